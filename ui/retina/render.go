@@ -1,0 +1,313 @@
+package retina
+
+import (
+	"encoding/binary"
+	"image"
+	"math"
+
+	"github.com/examlane/examlane/lane"
+)
+
+// Background is the colour Render paints where the image does not cover the
+// viewport: opaque black, like a fundus camera's surround.
+var Background = [4]uint8{0, 0, 0, 255}
+
+// LevelFor returns the pyramid level a view at scale s samples from: the
+// coarsest level whose resolution is still at least the viewport's, so the
+// bilinear step never reduces by more than 2×.
+func (p *Pyramid) LevelFor(s float64) int {
+	if !(s > 0) || s >= 1 {
+		return 0
+	}
+	k := int(math.Floor(math.Log2(1/s) + 1e-9))
+	return max(0, min(k, len(p.sizes)-1))
+}
+
+// Render returns a w×h rendering of the view. See RenderInto.
+func (p *Pyramid) Render(v View, w, h int) *image.RGBA {
+	dst := image.NewRGBA(image.Rect(0, 0, max(w, 0), max(h, 0)))
+	p.RenderInto(dst, v)
+	return dst
+}
+
+// RenderInto renders view v into dst (the viewport is dst's size, origin at
+// dst.Rect.Min), sampling bilinearly from the level chosen by LevelFor and
+// painting Background outside the image. Reusing dst between frames avoids
+// an allocation per frame.
+func (p *Pyramid) RenderInto(dst *image.RGBA, v View) {
+	vp := dst.Rect.Size()
+	if vp.X <= 0 || vp.Y <= 0 {
+		return
+	}
+	k := p.LevelFor(v.scale())
+	src := p.Level(k)
+	inv := v.ToImage(vp)
+	f := 1 / float64(int(1)<<k)
+	// Viewport pixel (x,y) samples level point f·inv(x+0.5, y+0.5) − 0.5.
+	g := Affine{A: f * inv.A, B: f * inv.B, C: f * inv.C, D: f * inv.D}
+	g.TX = f*(inv.TX+0.5*inv.A+0.5*inv.B) - 0.5
+	g.TY = f*(inv.TY+0.5*inv.C+0.5*inv.D) - 0.5
+	// Bounds of the image in level sample coordinates: level-0 size times f.
+	lw, lh := float64(p.sizes[0].X)*f, float64(p.sizes[0].Y)*f
+	sz := p.sizes[k]
+	// Interior: where both bilinear neighbours exist without clamping
+	// (for 4:2:0 chroma too), with a hair of margin for fixed-point steps.
+	const eps = 1e-6
+	iu0, iu1 := 0.0, float64(sz.X-1)-eps
+	iw0, iw1 := 0.0, float64(sz.Y-1)-eps
+	if s, ok := src.(*image.YCbCr); ok && s.SubsampleRatio == image.YCbCrSubsampleRatio420 {
+		// chroma coordinate u/2 − 0.25 must lie in [0, cw−1)
+		iu0, iw0 = 0.5, 0.5
+		iu1 = math.Min(iu1, 2*float64((sz.X+1)/2-1)+0.5-eps)
+		iw1 = math.Min(iw1, 2*float64((sz.Y+1)/2-1)+0.5-eps)
+	}
+	parallelRows(vp.Y, vp.X*vp.Y, func(y0, y1 int) {
+		for y := y0; y < y1; y++ {
+			row := dst.Pix[y*dst.Stride : y*dst.Stride+4*vp.X]
+			u := g.B*float64(y) + g.TX
+			w := g.D*float64(y) + g.TY
+			ox0, ox1 := span(u, w, g.A, g.C, -0.5, lw-0.5, -0.5, lh-0.5, 0, vp.X)
+			fill(row[:4*ox0])
+			fill(row[4*ox1:])
+			if ox0 >= ox1 {
+				continue
+			}
+			ix0, ix1 := span(u, w, g.A, g.C, iu0, iu1, iw0, iw1, ox0, ox1)
+			if ix0 >= ix1 {
+				ix0, ix1 = ox1, ox1
+			}
+			for _, r := range [3][3]int{{ox0, ix0, 0}, {ix0, ix1, 1}, {ix1, ox1, 0}} {
+				if r[0] >= r[1] {
+					continue
+				}
+				uu, ww := u+g.A*float64(r[0]), w+g.C*float64(r[0])
+				out := row[4*r[0] : 4*r[1]]
+				inner := r[2] == 1
+				switch s := src.(type) {
+				case *image.RGBA:
+					if inner {
+						rowRGBAInner(out, s, uu, ww, g.A, g.C)
+					} else {
+						rowRGBA(out, s, uu, ww, g.A, g.C)
+					}
+				case *image.YCbCr:
+					if inner && s.SubsampleRatio == image.YCbCrSubsampleRatio420 {
+						rowYCbCr420Inner(out, s, uu, ww, g.A, g.C)
+					} else {
+						rowYCbCr(out, s, uu, ww, g.A, g.C)
+					}
+				case *image.Gray:
+					rowGray(out, s, uu, ww, g.A, g.C)
+				}
+			}
+		}
+	})
+}
+
+func fill(b []uint8) {
+	for i := 0; i+3 < len(b); i += 4 {
+		b[i], b[i+1], b[i+2], b[i+3] = Background[0], Background[1], Background[2], Background[3]
+	}
+}
+
+// span returns the sub-interval of columns [x0,x1) whose samples
+// u+x·du, w+x·dw satisfy ulo ≤ u+x·du < uhi and wlo ≤ w+x·dw < whi. The
+// set is an interval because the map is affine.
+func span(u, w, du, dw, ulo, uhi, wlo, whi float64, x0, x1 int) (int, int) {
+	lo, hi := float64(x0), float64(x1)
+	clip := func(p, dp, a, b float64) {
+		if dp == 0 {
+			if p < a || p >= b {
+				lo, hi = 1, 0
+			}
+			return
+		}
+		// x with a ≤ p + x·dp < b
+		s, t := (a-p)/dp, (b-p)/dp
+		if dp > 0 {
+			// x ∈ [s, t)
+			lo, hi = math.Max(lo, math.Ceil(s)), math.Min(hi, math.Ceil(t))
+		} else {
+			// x ∈ (t, s]
+			lo, hi = math.Max(lo, math.Floor(t)+1), math.Min(hi, math.Floor(s)+1)
+		}
+	}
+	clip(u, du, ulo, uhi)
+	clip(w, dw, wlo, whi)
+	if !(lo < hi) {
+		return x0, x0
+	}
+	return int(lo), int(hi)
+}
+
+const fixShift = 32
+
+func toFix(v float64) int64 { return int64(math.Round(v * (1 << fixShift))) }
+
+// axis returns the two neighbouring indices around fixed-point coordinate
+// c, clamped to [0,n), and the weight (0..255) of the second.
+func axis(c int64, n int) (int, int, uint32) {
+	i := int(c >> fixShift)
+	wt := uint32(c>>(fixShift-8)) & 0xff
+	j := i + 1
+	if i < 0 {
+		return 0, 0, 0
+	}
+	if j >= n {
+		j = n - 1
+		if i > j {
+			i = j
+		}
+	}
+	return i, j, wt
+}
+
+// lerp32 blends four packed 8-bit channels: a·(256−w)+b·w, w ∈ [0,256].
+func lerp32(a, b, w uint32) uint32 {
+	rb := ((a&0xff00ff)*(256-w) + (b&0xff00ff)*w) >> 8 & 0xff00ff
+	ga := (((a>>8)&0xff00ff)*(256-w) + ((b>>8)&0xff00ff)*w) & 0xff00ff00
+	return rb | ga
+}
+
+// rowRGBA samples with clamping at the image edges.
+func rowRGBA(out []uint8, s *image.RGBA, u, w, du, dw float64) {
+	sw, sh := s.Rect.Dx(), s.Rect.Dy()
+	fu, fw, fdu, fdw := toFix(u), toFix(w), toFix(du), toFix(dw)
+	pix, stride := s.Pix, s.Stride
+	for i := 0; i+3 < len(out); i += 4 {
+		x0, x1, wx := axis(fu, sw)
+		y0, y1, wy := axis(fw, sh)
+		r0, r1 := y0*stride, y1*stride
+		a := lerp32(binary.LittleEndian.Uint32(pix[r0+4*x0:]), binary.LittleEndian.Uint32(pix[r0+4*x1:]), wx)
+		b := lerp32(binary.LittleEndian.Uint32(pix[r1+4*x0:]), binary.LittleEndian.Uint32(pix[r1+4*x1:]), wx)
+		binary.LittleEndian.PutUint32(out[i:], lerp32(a, b, wy))
+		fu += fdu
+		fw += fdw
+	}
+}
+
+// rowRGBAInner samples where all four neighbours exist.
+func rowRGBAInner(out []uint8, s *image.RGBA, u, w, du, dw float64) {
+	fu, fw, fdu, fdw := toFix(u), toFix(w), toFix(du), toFix(dw)
+	pix, stride := s.Pix, s.Stride
+	for i := 0; i+3 < len(out); i += 4 {
+		off := int(fw>>fixShift)*stride + 4*int(fu>>fixShift)
+		wx := uint32(fu>>(fixShift-8)) & 0xff
+		wy := uint32(fw>>(fixShift-8)) & 0xff
+		p := pix[off : off+stride+8]
+		a := lerp32(binary.LittleEndian.Uint32(p), binary.LittleEndian.Uint32(p[4:]), wx)
+		b := lerp32(binary.LittleEndian.Uint32(p[stride:]), binary.LittleEndian.Uint32(p[stride+4:]), wx)
+		binary.LittleEndian.PutUint32(out[i:i+4], lerp32(a, b, wy))
+		fu += fdu
+		fw += fdw
+	}
+}
+
+func rowGray(out []uint8, s *image.Gray, u, w, du, dw float64) {
+	sw, sh := s.Rect.Dx(), s.Rect.Dy()
+	fu, fw, fdu, fdw := toFix(u), toFix(w), toFix(du), toFix(dw)
+	for i := 0; i+3 < len(out); i += 4 {
+		x0, x1, wx := axis(fu, sw)
+		y0, y1, wy := axis(fw, sh)
+		v := bilin(s.Pix[y0*s.Stride+x0], s.Pix[y0*s.Stride+x1], s.Pix[y1*s.Stride+x0], s.Pix[y1*s.Stride+x1], wx, wy)
+		out[i], out[i+1], out[i+2], out[i+3] = v, v, v, 255
+		fu += fdu
+		fw += fdw
+	}
+}
+
+func bilin(a, b, c, d uint8, wx, wy uint32) uint8 {
+	t := uint32(a)*(256-wx) + uint32(b)*wx
+	u := uint32(c)*(256-wx) + uint32(d)*wx
+	return uint8((t*(256-wy) + u*wy + 1<<15) >> 16)
+}
+
+// rowYCbCr samples luma bilinearly with clamping; chroma is bilinear for
+// 4:2:0 (sited between luma pairs, as image/jpeg stores it) and nearest
+// otherwise.
+func rowYCbCr(out []uint8, s *image.YCbCr, u, w, du, dw float64) {
+	sw, sh := s.Rect.Dx(), s.Rect.Dy()
+	fu, fw, fdu, fdw := toFix(u), toFix(w), toFix(du), toFix(dw)
+	if s.SubsampleRatio == image.YCbCrSubsampleRatio420 {
+		cw, ch := (sw+1)/2, (sh+1)/2
+		// Chroma sample coordinate: (u+0.5)/2 − 0.5 = u/2 − 0.25.
+		cu, cwf, cdu, cdw := toFix(u/2-0.25), toFix(w/2-0.25), toFix(du/2), toFix(dw/2)
+		for i := 0; i+3 < len(out); i += 4 {
+			x0, x1, wx := axis(fu, sw)
+			y0, y1, wy := axis(fw, sh)
+			yy := bilin(s.Y[y0*s.YStride+x0], s.Y[y0*s.YStride+x1], s.Y[y1*s.YStride+x0], s.Y[y1*s.YStride+x1], wx, wy)
+			a0, a1, ax := axis(cu, cw)
+			b0, b1, bx := axis(cwf, ch)
+			o00, o01, o10, o11 := b0*s.CStride+a0, b0*s.CStride+a1, b1*s.CStride+a0, b1*s.CStride+a1
+			cb := bilin(s.Cb[o00], s.Cb[o01], s.Cb[o10], s.Cb[o11], ax, bx)
+			cr := bilin(s.Cr[o00], s.Cr[o01], s.Cr[o10], s.Cr[o11], ax, bx)
+			out[i], out[i+1], out[i+2] = ycc(yy, cb, cr)
+			out[i+3] = 255
+			fu += fdu
+			fw += fdw
+			cu += cdu
+			cwf += cdw
+		}
+		return
+	}
+	for i := 0; i+3 < len(out); i += 4 {
+		x0, x1, wx := axis(fu, sw)
+		y0, y1, wy := axis(fw, sh)
+		yy := bilin(s.Y[y0*s.YStride+x0], s.Y[y0*s.YStride+x1], s.Y[y1*s.YStride+x0], s.Y[y1*s.YStride+x1], wx, wy)
+		nx, ny := x0, y0
+		if wx >= 128 {
+			nx = x1
+		}
+		if wy >= 128 {
+			ny = y1
+		}
+		c := s.COffset(nx+s.Rect.Min.X, ny+s.Rect.Min.Y)
+		out[i], out[i+1], out[i+2] = ycc(yy, s.Cb[c], s.Cr[c])
+		out[i+3] = 255
+		fu += fdu
+		fw += fdw
+	}
+}
+
+// rowYCbCr420Inner is rowYCbCr for 4:2:0 where no neighbour needs
+// clamping.
+func rowYCbCr420Inner(out []uint8, s *image.YCbCr, u, w, du, dw float64) {
+	fu, fw, fdu, fdw := toFix(u), toFix(w), toFix(du), toFix(dw)
+	cu, cwf, cdu, cdw := toFix(u/2-0.25), toFix(w/2-0.25), toFix(du/2), toFix(dw/2)
+	ys, cs := s.YStride, s.CStride
+	for i := 0; i+3 < len(out); i += 4 {
+		yo := int(fw>>fixShift)*ys + int(fu>>fixShift)
+		wx := uint32(fu>>(fixShift-8)) & 0xff
+		wy := uint32(fw>>(fixShift-8)) & 0xff
+		py := s.Y[yo : yo+ys+2]
+		yy := bilin(py[0], py[1], py[ys], py[ys+1], wx, wy)
+		co := int(cwf>>fixShift)*cs + int(cu>>fixShift)
+		ax := uint32(cu>>(fixShift-8)) & 0xff
+		bx := uint32(cwf>>(fixShift-8)) & 0xff
+		pb := s.Cb[co : co+cs+2]
+		pr := s.Cr[co : co+cs+2]
+		cb := bilin(pb[0], pb[1], pb[cs], pb[cs+1], ax, bx)
+		cr := bilin(pr[0], pr[1], pr[cs], pr[cs+1], ax, bx)
+		o := out[i : i+4 : i+4]
+		o[0], o[1], o[2] = ycc(yy, cb, cr)
+		o[3] = 255
+		fu += fdu
+		fw += fdw
+		cu += cdu
+		cwf += cdw
+	}
+}
+
+// ImageRect returns the viewport rectangle covered by the whole image
+// under v (its bounding box when rotated).
+func (v View) ImageRect(img, vp image.Point) image.Rectangle {
+	m := v.ToViewport(vp)
+	pts := []lane.Point{{}, {X: float64(img.X)}, {Y: float64(img.Y)}, {X: float64(img.X), Y: float64(img.Y)}}
+	x0, y0, x1, y1 := math.Inf(1), math.Inf(1), math.Inf(-1), math.Inf(-1)
+	for _, p := range pts {
+		q := m.Apply(p)
+		x0, y0 = math.Min(x0, q.X), math.Min(y0, q.Y)
+		x1, y1 = math.Max(x1, q.X), math.Max(y1, q.Y)
+	}
+	return image.Rect(int(math.Floor(x0)), int(math.Floor(y0)), int(math.Ceil(x1)), int(math.Ceil(y1)))
+}
