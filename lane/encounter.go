@@ -115,22 +115,28 @@ type Encounter struct {
 func (e Encounter) Signed() bool { return e.SignedBy != "" }
 
 // CheckEdit returns an ErrImmutable error when next changes clinical content
-// of a signed encounter (anything other than status, addenda, or version
-// bookkeeping).
+// of a signed encounter: anything other than status, addenda (which may only
+// be appended), or version bookkeeping.
 func (e Encounter) CheckEdit(next Encounter) error {
 	if !e.Signed() {
 		return nil
 	}
-	a, b := e, next
-	a.Status, b.Status = "", ""
-	a.Addenda, b.Addenda = nil, nil
-	a.Version, b.Version = 0, 0
-	a.Updated, b.Updated = time.Time{}, time.Time{}
-	if fmt.Sprint(a) != fmt.Sprint(b) {
+	same := e.ID == next.ID && e.PatientID == next.PatientID && e.AppointmentID == next.AppointmentID &&
+		e.Start.Equal(next.Start) && e.Location == next.Location && e.Lane == next.Lane &&
+		e.Clinician == next.Clinician && e.ChiefComplaint == next.ChiefComplaint &&
+		e.History == next.History && e.Assessment == next.Assessment && e.Plan == next.Plan &&
+		e.SignedBy == next.SignedBy && e.SignedAt.Equal(next.SignedAt) && e.Deleted == next.Deleted
+	if !same {
 		return fmt.Errorf("encounter %s signed %s: %w: add an addendum instead", e.ID, e.SignedAt.Format("2006-01-02"), ErrImmutable)
 	}
 	if len(next.Addenda) < len(e.Addenda) {
 		return fmt.Errorf("encounter %s: %w: addenda cannot be removed", e.ID, ErrImmutable)
+	}
+	for i, a := range e.Addenda {
+		b := next.Addenda[i]
+		if a.Author != b.Author || a.Text != b.Text || !a.At.Equal(b.At) {
+			return fmt.Errorf("encounter %s: %w: addenda cannot be changed", e.ID, ErrImmutable)
+		}
 	}
 	return nil
 }

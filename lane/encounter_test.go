@@ -67,6 +67,21 @@ func TestSignedEncounterIsImmutable(t *testing.T) {
 	if err := withAdd.CheckEdit(signed); !errors.Is(err, lane.ErrImmutable) {
 		t.Fatalf("removing addendum: %v", err)
 	}
+	// The same instants read back in another zone or without the monotonic
+	// reading (as from a database) are not a change.
+	roundTrip := signed
+	roundTrip.SignedAt = signed.SignedAt.In(time.FixedZone("X", 3600)).Round(0)
+	roundTrip.Start = time.Now()
+	signed.Start = roundTrip.Start.Round(0).UTC()
+	if err := signed.CheckEdit(roundTrip); err != nil {
+		t.Fatalf("same instants in another zone refused: %v", err)
+	}
+	// Changing an existing addendum is refused.
+	changed := withAdd
+	changed.Addenda = []lane.Addendum{{Author: "dr", Text: "b"}}
+	if err := withAdd.CheckEdit(changed); !errors.Is(err, lane.ErrImmutable) {
+		t.Fatalf("changing addendum: %v", err)
+	}
 	// An unsigned encounter takes any edit.
 	open := signed
 	open.SignedBy, open.SignedAt = "", time.Time{}

@@ -44,7 +44,7 @@ func TestDioptersScale(t *testing.T) {
 		num, den int64
 		want     lane.Diopters
 	}{
-		{6750, 2, 100, 135},  // 2 % of 6.75
+		{6750, 2, 100, 135}, // 2 % of 6.75
 		{-7000, 2, 100, -140},
 		{4750, 4, 100, 190},
 		{3625, 5, 100, 181}, // 181.25 rounds to 181
