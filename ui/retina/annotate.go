@@ -336,6 +336,13 @@ func (p *painter) text(q lane.Point, s string, col color.RGBA) {
 		}
 	}
 	origin := image.Pt(int(math.Round(q.X))-k, int(math.Round(q.Y))-k*(1+face.Ascent))
+	// Keep a label whose anchor is visible wholly inside dst (e.g. the
+	// cup-to-disc label beside a disc near the right edge).
+	if b := p.dst.Rect; image.Pt(int(q.X), int(q.Y)).In(b) {
+		size := mask.Rect.Size().Mul(k)
+		origin.X = max(b.Min.X, min(origin.X, b.Max.X-size.X))
+		origin.Y = max(b.Min.Y, min(origin.Y, b.Max.Y-size.Y))
+	}
 	p.blit(halo, origin, k, outlineColor)
 	p.blit(mask, origin, k, col)
 }

@@ -61,6 +61,10 @@ func (p *Pyramid) RenderInto(dst *image.RGBA, v View) {
 		iu1 = math.Min(iu1, 2*float64((sz.X+1)/2-1)+0.5-eps)
 		iw1 = math.Min(iw1, 2*float64((sz.Y+1)/2-1)+0.5-eps)
 	}
+	// At 1:1 or smaller, a screen pixel spans at least one luma pixel and
+	// nearest chroma (as image/jpeg's own YCbCr.At) is indistinguishable
+	// from bilinear chroma and much cheaper; magnified views blend chroma.
+	minify := math.Hypot(g.A, g.C) >= 1-1e-9
 	parallelRows(vp.Y, vp.X*vp.Y, func(y0, y1 int) {
 		for y := y0; y < y1; y++ {
 			row := dst.Pix[y*dst.Stride : y*dst.Stride+4*vp.X]
@@ -91,9 +95,12 @@ func (p *Pyramid) RenderInto(dst *image.RGBA, v View) {
 						rowRGBA(out, s, uu, ww, g.A, g.C)
 					}
 				case *image.YCbCr:
-					if inner && s.SubsampleRatio == image.YCbCrSubsampleRatio420 {
+					switch {
+					case inner && s.SubsampleRatio == image.YCbCrSubsampleRatio420 && minify:
+						rowYCbCr420NearestChroma(out, s, uu, ww, g.A, g.C)
+					case inner && s.SubsampleRatio == image.YCbCrSubsampleRatio420:
 						rowYCbCr420Inner(out, s, uu, ww, g.A, g.C)
-					} else {
+					default:
 						rowYCbCr(out, s, uu, ww, g.A, g.C)
 					}
 				case *image.Gray:
@@ -269,27 +276,70 @@ func rowYCbCr(out []uint8, s *image.YCbCr, u, w, du, dw float64) {
 	}
 }
 
-// rowYCbCr420Inner is rowYCbCr for 4:2:0 where no neighbour needs
-// clamping.
-func rowYCbCr420Inner(out []uint8, s *image.YCbCr, u, w, du, dw float64) {
+// rowYCbCr420NearestChroma samples luma bilinearly and takes the chroma
+// of the nearest luma pixel (4:2:0, no clamping needed).
+func rowYCbCr420NearestChroma(out []uint8, s *image.YCbCr, u, w, du, dw float64) {
 	fu, fw, fdu, fdw := toFix(u), toFix(w), toFix(du), toFix(dw)
-	cu, cwf, cdu, cdw := toFix(u/2-0.25), toFix(w/2-0.25), toFix(du/2), toFix(dw/2)
 	ys, cs := s.YStride, s.CStride
+	Y, Cb, Cr := s.Y, s.Cb, s.Cr
+	const half = 1 << (fixShift - 1)
 	for i := 0; i+3 < len(out); i += 4 {
 		yo := int(fw>>fixShift)*ys + int(fu>>fixShift)
 		wx := uint32(fu>>(fixShift-8)) & 0xff
 		wy := uint32(fw>>(fixShift-8)) & 0xff
-		py := s.Y[yo : yo+ys+2]
-		yy := bilin(py[0], py[1], py[ys], py[ys+1], wx, wy)
+		py := Y[yo : yo+ys+2]
+		top := uint32(py[0])*(256-wx) + uint32(py[1])*wx
+		bot := uint32(py[ys])*(256-wx) + uint32(py[ys+1])*wx
+		y1 := int32((top*(256-wy)+bot*wy+1<<15)>>16) * 0x10101
+		co := int((fw+half)>>(fixShift+1))*cs + int((fu+half)>>(fixShift+1))
+		cb1 := int32(Cb[co]) - 128
+		cr1 := int32(Cr[co]) - 128
+		o := out[i : i+4 : i+4]
+		o[0] = clip16(y1 + 91881*cr1)
+		o[1] = clip16(y1 - 22554*cb1 - 46802*cr1)
+		o[2] = clip16(y1 + 116130*cb1)
+		o[3] = 255
+		fu += fdu
+		fw += fdw
+	}
+}
+
+// rowYCbCr420Inner is rowYCbCr for 4:2:0 where no neighbour needs
+// clamping. Cb and Cr are interpolated together, packed in one word.
+func rowYCbCr420Inner(out []uint8, s *image.YCbCr, u, w, du, dw float64) {
+	fu, fw, fdu, fdw := toFix(u), toFix(w), toFix(du), toFix(dw)
+	cu, cwf, cdu, cdw := toFix(u/2-0.25), toFix(w/2-0.25), toFix(du/2), toFix(dw/2)
+	ys, cs := s.YStride, s.CStride
+	Y, Cb, Cr := s.Y, s.Cb, s.Cr
+	for i := 0; i+3 < len(out); i += 4 {
+		yo := int(fw>>fixShift)*ys + int(fu>>fixShift)
+		wx := uint32(fu>>(fixShift-8)) & 0xff
+		wy := uint32(fw>>(fixShift-8)) & 0xff
+		py := Y[yo : yo+ys+2]
+		top := uint32(py[0])*(256-wx) + uint32(py[1])*wx
+		bot := uint32(py[ys])*(256-wx) + uint32(py[ys+1])*wx
+		yy := int32((top*(256-wy) + bot*wy + 1<<15) >> 16)
 		co := int(cwf>>fixShift)*cs + int(cu>>fixShift)
 		ax := uint32(cu>>(fixShift-8)) & 0xff
 		bx := uint32(cwf>>(fixShift-8)) & 0xff
-		pb := s.Cb[co : co+cs+2]
-		pr := s.Cr[co : co+cs+2]
-		cb := bilin(pb[0], pb[1], pb[cs], pb[cs+1], ax, bx)
-		cr := bilin(pr[0], pr[1], pr[cs], pr[cs+1], ax, bx)
+		pb := Cb[co : co+cs+2]
+		pr := Cr[co : co+cs+2]
+		// Pack (Cb, Cr) as 0x00RR00BB-style pairs and blend both at once.
+		c00 := uint32(pb[0]) | uint32(pr[0])<<16
+		c01 := uint32(pb[1]) | uint32(pr[1])<<16
+		c10 := uint32(pb[cs]) | uint32(pr[cs])<<16
+		c11 := uint32(pb[cs+1]) | uint32(pr[cs+1])<<16
+		ct := ((c00*(256-ax) + c01*ax) >> 8) & 0x00ff00ff
+		cb2 := ((c10*(256-ax) + c11*ax) >> 8) & 0x00ff00ff
+		c := ((ct*(256-bx) + cb2*bx) >> 8) & 0x00ff00ff
+		// JFIF Y'CbCr → RGB, as image/color.YCbCrToRGB.
+		y1 := yy * 0x10101
+		cb1 := int32(c&0xff) - 128
+		cr1 := int32(c>>16) - 128
 		o := out[i : i+4 : i+4]
-		o[0], o[1], o[2] = ycc(yy, cb, cr)
+		o[0] = clip16(y1 + 91881*cr1)
+		o[1] = clip16(y1 - 22554*cb1 - 46802*cr1)
+		o[2] = clip16(y1 + 116130*cb1)
 		o[3] = 255
 		fu += fdu
 		fw += fdw

@@ -48,14 +48,18 @@ const deg = math.Pi / 180
 // growVessels builds the artery and vein trees from the disc.
 func (s *scene) growVessels() {
 	minR := max(0.0016*s.rf, 0.45)
-	for i, t := range arteryTrees {
-		// Vessels emerge from the cup, arteries slightly nasal of veins.
-		ox := (float64(i%2)*0.3 - 0.1) * s.urx
-		s.grow(false, s.ux+ox*s.nasal, s.uy+float64(i%3-1)*0.2*s.ury, t.start*deg, t.target*deg, t.rate, t.radius*s.rf, minR, t.maxLen*s.rf, 0)
+	// Vessels emerge at the cup margin in the direction they leave, veins
+	// a little temporal of their arteries.
+	origin := func(a float64, shift float64) (float64, float64) {
+		return s.ux - s.nasal*(math.Cos(a)*0.75*s.urx-shift*s.urx), s.uy + math.Sin(a)*0.75*s.ury
 	}
-	for i, t := range veinTrees {
-		ox := (float64(i%2)*0.3 + 0.05) * s.urx
-		s.grow(true, s.ux-ox*s.nasal, s.uy+float64(i%3-1)*0.25*s.ury, t.start*deg, t.target*deg, t.rate, t.radius*s.rf, minR, t.maxLen*s.rf, 0)
+	for _, t := range arteryTrees {
+		x, y := origin(t.start*deg, -0.1)
+		s.grow(false, x, y, t.start*deg, t.target*deg, t.rate, t.radius*s.rf, minR, t.maxLen*s.rf, 0)
+	}
+	for _, t := range veinTrees {
+		x, y := origin(t.start*deg, 0.15)
+		s.grow(true, x, y, t.start*deg, t.target*deg, t.rate, t.radius*s.rf, minR, t.maxLen*s.rf, 0)
 	}
 	// A few small vessels at seeded angles, leaving from the disc margin.
 	for i := range 6 {
