@@ -1,0 +1,5 @@
+//go:build !cgo
+
+package usb
+
+func openLibusb() (bus, error) { return nil, errNoCgo }
