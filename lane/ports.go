@@ -79,6 +79,10 @@ type Chart struct {
 // ErrNotFound for unknown ids.
 type Store interface {
 	GetPatient(ctx context.Context, id PatientID) (Patient, error)
+	// FindPatients returns live patients sorted by family name, full name,
+	// id. MRN and Family+BirthDate match exactly (case and white space
+	// folded); NameContains matches names containing every word of it; no
+	// criteria returns everyone. Limit > 0 caps the result.
 	FindPatients(ctx context.Context, q PatientQuery) ([]Patient, error)
 	SavePatient(ctx context.Context, by Actor, p Patient) (Patient, error)
 
@@ -114,6 +118,8 @@ type Store interface {
 	// sign-in, lock, export, ...). Events of changes are written by the
 	// Save methods themselves.
 	Audit(ctx context.Context, e AuditEvent) error
+	// ListAudit returns matching events oldest first; with f.Limit > 0, the
+	// most recent Limit of them (still oldest first).
 	ListAudit(ctx context.Context, f AuditFilter) ([]AuditEvent, error)
 }
 

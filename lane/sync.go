@@ -128,6 +128,9 @@ type SyncStore interface {
 	// ErrConflict, so that the caller records a Conflict; it never overwrites
 	// local work.
 	// rec carries local ids (the caller maps references with LocalID).
+	// A child record (appointment, encounter, measurement, prescription,
+	// image) whose patient is not stored locally returns ErrNotFound and
+	// writes nothing: apply patients first.
 	ApplyRemote(ctx context.Context, rec any, serverID, serverVersion string) error
 	// ApplyRemoteDelete marks a record deleted by the server, with the same
 	// conflict rule as ApplyRemote.
