@@ -79,7 +79,7 @@ func dbOpen(ctx context.Context, e *env) (*localdb.DB, error) {
 	}
 	db, err := localdb.Open(ctx, cfg)
 	if errors.Is(err, localdb.ErrNoDatabase) {
-		return nil, fmt.Errorf("no lane database in %s (start the app once, or run 'examlane db init')", filepath.Dir(cfg.Path))
+		return nil, fmt.Errorf("%s: %w (start the app once, or run 'examlane db init')", filepath.Dir(cfg.Path), err)
 	}
 	return db, err
 }
