@@ -1,13 +1,13 @@
 package ui
 
 import (
+	"fmt"
 	"image/color"
 
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/canvas"
 	"fyne.io/fyne/v2/container"
 	"fyne.io/fyne/v2/dialog"
-	"fyne.io/fyne/v2/layout"
 	"fyne.io/fyne/v2/theme"
 	"fyne.io/fyne/v2/widget"
 
@@ -36,6 +36,14 @@ type Status struct {
 	// Instruments describes the measuring instruments attached to the lane,
 	// for example "No instruments connected".
 	Instruments string
+	// Conflicts is the number of sync conflicts waiting for a person; when
+	// positive the status bar shows a button that calls the function set
+	// with SetOnConflicts.
+	Conflicts int
+	// Busy shows a progress bar at Progress (0 to 1), for example while
+	// the lane pre-fetches today's charts.
+	Busy     bool
+	Progress float64
 }
 
 // Shell is the main window's layout: a navigation list of screens on the
@@ -52,15 +60,23 @@ type Shell struct {
 	screens []*screen
 	current int // index into screens of the screen on display, or -1
 
-	nav        *widget.List
-	title      *widget.Label
-	body       *fyne.Container
-	syncLabel  *widget.Label
-	instLabel  *widget.Label
-	status     Status
-	version    string
-	content    fyne.CanvasObject
-	showsAbout bool // an About dialog is open
+	nav         *widget.List
+	title       *widget.Label
+	header      *fyne.Container // the chart header slot above the title
+	body        *fyne.Container
+	navTools    *fyne.Container // buttons at the foot of the navigation
+	syncLabel   *widget.Label
+	instLabel   *widget.Label
+	noticeLabel *widget.Label
+	conflicts   *widget.Button
+	progress    *widget.ProgressBar
+	progressBox *fyne.Container
+	onConflicts func()
+	onShow      func(id string)
+	status      Status
+	version     string
+	content     fyne.CanvasObject
+	showsAbout  bool // an About dialog is open
 }
 
 // screen is one entry of the navigation.
@@ -81,7 +97,9 @@ func NewShell(app fyne.App, w fyne.Window) *Shell {
 	s.nav = widget.NewList(
 		func() int { return len(s.screens) },
 		func() fyne.CanvasObject {
-			return container.NewHBox(widget.NewIcon(theme.ListIcon()), widget.NewLabel("Screen title"))
+			hint := widget.NewLabel("Ctrl+9")
+			hint.Importance = widget.LowImportance
+			return container.NewBorder(nil, nil, widget.NewIcon(theme.ListIcon()), hint, widget.NewLabel("Screen title"))
 		},
 		s.updateNavItem,
 	)
@@ -91,9 +109,25 @@ func NewShell(app fyne.App, w fyne.Window) *Shell {
 	s.title.SizeName = theme.SizeNameHeadingText
 	s.title.TextStyle = fyne.TextStyle{Bold: true}
 	s.body = container.NewStack()
+	s.header = container.NewVBox()
+	s.navTools = container.NewVBox()
 
 	s.syncLabel = widget.NewLabel("")
 	s.instLabel = widget.NewLabel("")
+	s.noticeLabel = widget.NewLabel("")
+	s.noticeLabel.TextStyle = fyne.TextStyle{Bold: true}
+	s.noticeLabel.Alignment = fyne.TextAlignCenter
+	s.noticeLabel.Truncation = fyne.TextTruncateEllipsis
+	s.noticeLabel.Hide()
+	s.conflicts = widget.NewButtonWithIcon("", theme.WarningIcon(), func() {
+		if s.onConflicts != nil {
+			s.onConflicts()
+		}
+	})
+	s.conflicts.Importance = widget.WarningImportance
+	s.conflicts.Hide()
+	s.progress = widget.NewProgressBar()
+	s.progress.Hide()
 	s.SetStatus(Status{
 		Sync:        "Not connected to a practice server",
 		Instruments: "No instruments connected",
@@ -124,23 +158,27 @@ func (s *Shell) layout() fyne.CanvasObject {
 	width.SetMinSize(fyne.NewSize(navWidth, 0))
 	navColumn := container.NewBorder(
 		container.NewVBox(container.NewPadded(brand), widget.NewSeparator()),
-		container.NewVBox(widget.NewSeparator(), about),
+		container.NewVBox(widget.NewSeparator(), s.navTools, about),
 		nil, nil,
 		container.NewStack(width, s.nav),
 	)
 
 	main := container.NewBorder(
-		container.NewVBox(container.NewPadded(s.title), widget.NewSeparator()),
+		container.NewVBox(s.header, container.NewPadded(s.title), widget.NewSeparator()),
 		nil, nil, nil,
 		container.NewPadded(s.body),
 	)
 
+	s.progressBox = container.NewGridWrap(fyne.NewSize(160, s.progress.MinSize().Height), s.progress)
+	s.progressBox.Hide()
+	// The notice takes the room between the sync and instrument states and
+	// is cut rather than widening the window.
 	statusBar := container.NewVBox(
 		widget.NewSeparator(),
-		container.NewHBox(
-			widget.NewIcon(theme.ViewRefreshIcon()), s.syncLabel,
-			layout.NewSpacer(),
-			widget.NewIcon(theme.ComputerIcon()), s.instLabel,
+		container.NewBorder(nil, nil,
+			container.NewHBox(widget.NewIcon(theme.ViewRefreshIcon()), s.syncLabel, s.progressBox, s.conflicts),
+			container.NewHBox(widget.NewIcon(theme.ComputerIcon()), s.instLabel),
+			s.noticeLabel,
 		),
 	)
 
@@ -202,11 +240,71 @@ func (s *Shell) Screens() []string {
 	return ids
 }
 
-// SetStatus replaces the text of the status bar. An empty field shows a dash.
+// SetStatus replaces what the status bar shows. An empty text shows a
+// dash.
 func (s *Shell) SetStatus(st Status) {
 	s.status = st
 	s.syncLabel.SetText(orDash(st.Sync))
 	s.instLabel.SetText(orDash(st.Instruments))
+	if st.Conflicts > 0 {
+		s.conflicts.SetText(plural(st.Conflicts, "conflict", "conflicts") + " waiting")
+		s.conflicts.Show()
+	} else {
+		s.conflicts.Hide()
+	}
+	if s.progressBox == nil {
+		return // called by NewShell before the layout exists
+	}
+	if st.Busy {
+		s.progress.SetValue(max(0, min(1, st.Progress)))
+		s.progressBox.Show()
+	} else {
+		s.progressBox.Hide()
+	}
+}
+
+// SetOnShow sets a function called with a screen's id each time the screen
+// is put on display.
+func (s *Shell) SetOnShow(f func(id string)) { s.onShow = f }
+
+// SetOnConflicts sets what the status bar's conflicts button does.
+func (s *Shell) SetOnConflicts(f func()) { s.onConflicts = f }
+
+// Notify shows a short notice in the middle of the status bar, such as
+// "Autorefraction received". It must never carry patient data: the status
+// bar stays visible to anyone passing by. An empty text hides the notice.
+func (s *Shell) Notify(text string) {
+	s.noticeLabel.SetText(text)
+	if text == "" {
+		s.noticeLabel.Hide()
+	} else {
+		s.noticeLabel.Show()
+	}
+}
+
+// Notice returns the notice on display, "" when none.
+func (s *Shell) Notice() string {
+	if !s.noticeLabel.Visible() {
+		return ""
+	}
+	return s.noticeLabel.Text
+}
+
+// SetHeader puts obj above the screen title on every screen, or removes
+// the header when obj is nil.
+func (s *Shell) SetHeader(obj fyne.CanvasObject) {
+	if obj == nil {
+		s.header.Objects = nil
+	} else {
+		s.header.Objects = []fyne.CanvasObject{obj}
+	}
+	s.header.Refresh()
+}
+
+// AddNavButton adds a button at the foot of the navigation, above About.
+func (s *Shell) AddNavButton(b *widget.Button) {
+	b.Alignment = widget.ButtonAlignLeading
+	s.navTools.Add(b)
 }
 
 // Status returns what the status bar shows.
@@ -257,6 +355,9 @@ func (s *Shell) display(i int) {
 	s.title.SetText(sc.title)
 	s.body.Objects = []fyne.CanvasObject{sc.obj}
 	s.body.Refresh()
+	if s.onShow != nil {
+		s.onShow(sc.id)
+	}
 }
 
 // updateNavItem fills navigation row i.
@@ -266,9 +367,13 @@ func (s *Shell) updateNavItem(i widget.ListItemID, o fyne.CanvasObject) {
 	}
 	sc := s.screens[i]
 	row := o.(*fyne.Container)
-	icon := row.Objects[0].(*widget.Icon)
-	icon.SetResource(sc.icon)
-	row.Objects[1].(*widget.Label).SetText(sc.title)
+	row.Objects[0].(*widget.Label).SetText(sc.title)
+	row.Objects[1].(*widget.Icon).SetResource(sc.icon)
+	hint := ""
+	if i < 9 {
+		hint = fmt.Sprintf("Ctrl+%d", i+1)
+	}
+	row.Objects[2].(*widget.Label).SetText(hint)
 }
 
 // index returns the position of the screen with the given id, or -1.
@@ -279,6 +384,14 @@ func (s *Shell) index(id string) int {
 		}
 	}
 	return -1
+}
+
+// plural returns "1 conflict" or "3 conflicts".
+func plural(n int, one, many string) string {
+	if n == 1 {
+		return "1 " + one
+	}
+	return fmt.Sprintf("%d %s", n, many)
 }
 
 func orDash(s string) string {
