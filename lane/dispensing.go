@@ -109,22 +109,5 @@ func (s *Service) ReassignCapture(ctx context.Context, id CaptureID, p PatientID
 			s.bus.Publish(MeasurementChanged{Measurement: m})
 		}
 	}
-	c.PatientID, c.EncounterID = p, enc
-	for i := range c.Readings {
-		c.Readings[i].ID = ""
-		c.Readings[i].Version = 0
-	}
-	c = bindReadings(c)
-	if err := s.cfg.Store.SaveCapture(ctx, a, c); err != nil {
-		return Capture{}, err
-	}
-	for i, m := range c.Readings {
-		out, err := s.cfg.Store.SaveMeasurement(ctx, a, m)
-		if err != nil {
-			return c, err
-		}
-		c.Readings[i] = out
-	}
-	s.bus.Publish(CaptureArrived{Capture: c})
-	return c, nil
+	return s.bindCapture(ctx, a, c, p, enc)
 }

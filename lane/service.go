@@ -518,6 +518,12 @@ func (s *Service) AssignCapture(ctx context.Context, id CaptureID, p PatientID, 
 	if c.PatientID != "" && c.PatientID != p {
 		return Capture{}, Invalidf("capture already belongs to another chart: remove its readings there first")
 	}
+	return s.bindCapture(ctx, a, c, p, enc)
+}
+
+// bindCapture binds c's readings afresh, as pending, to patient p and
+// encounter enc, saves the capture and the readings, and announces it.
+func (s *Service) bindCapture(ctx context.Context, a Actor, c Capture, p PatientID, enc EncounterID) (Capture, error) {
 	c.PatientID, c.EncounterID = p, enc
 	for i := range c.Readings {
 		c.Readings[i].ID = ""
