@@ -2,7 +2,7 @@
 #
 #   make setup   install the Debian packages needed to build and test (idempotent)
 #   make build   build every command in ./cmd into ./bin, version stamped
-#   make run     setup + build, then start the desktop app (ARGS=... to pass arguments)
+#   make run     setup + build, then start the app in demo mode (ARGS=... to pass other arguments)
 #   make test    setup, go vet, then go test under a virtual display and a
 #                D-Bus session with an unlocked keyring
 #   make fuzz    run each Fuzz target for FUZZTIME (default 30s)
@@ -166,7 +166,10 @@ build:
 	@mkdir -p bin
 	$(GO) build -ldflags '$(LDFLAGS)' -o bin/ ./cmd/...
 
-## run: start the desktop app.
+## run: start the desktop app in demo mode (synthetic practice, local
+## server, simulated instruments); ARGS=... replaces "demo", e.g.
+## `make run ARGS=` for the real lane or `make run ARGS="demo --reset"`.
+ARGS ?= demo
 run: setup build
 	./bin/examlane $(ARGS)
 

@@ -73,8 +73,39 @@ type rig struct {
 	link   string
 	hub    *devices.Hub
 	events <-chan devices.Event
-	cancel context.CancelFunc
-	done   chan error
+}
+
+// testLookup resolves every dialect to testCodec.
+func testLookup(string) (codec.Codec, error) { return testCodec{}, nil }
+
+// runHub builds a hub from cfg, subscribes to it and runs it until the test
+// ends or stop is called. stop (idempotent) cancels Run and waits for it to
+// return, so the events channel then drains and closes; the subscription is
+// cancelled after that, when the test ends.
+func runHub(tb testing.TB, cfg devices.Config) (h *devices.Hub, events <-chan devices.Event, stop func()) {
+	tb.Helper()
+	h, err := devices.New(cfg)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	events, unsub := h.Subscribe()
+	tb.Cleanup(unsub)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- h.Run(ctx) }()
+	var once sync.Once
+	stop = func() {
+		once.Do(func() {
+			cancel()
+			select {
+			case <-done:
+			case <-time.After(10 * time.Second):
+				tb.Error("hub did not stop")
+			}
+		})
+	}
+	tb.Cleanup(stop)
+	return h, events, stop
 }
 
 func newRig(t *testing.T, p profile.Profile, mutate ...func(*devices.Config)) *rig {
@@ -87,7 +118,7 @@ func newRig(t *testing.T, p profile.Profile, mutate ...func(*devices.Config)) *r
 	cfg := devices.Config{
 		Instruments: []devices.Instrument{{Profile: p, Port: link}},
 		Clock:       fixedClock{testNow},
-		Codec:       func(string) (codec.Codec, error) { return testCodec{}, nil },
+		Codec:       testLookup,
 		BackoffMin:  10 * time.Millisecond,
 		BackoffMax:  50 * time.Millisecond,
 		Logf:        t.Logf,
@@ -95,24 +126,9 @@ func newRig(t *testing.T, p profile.Profile, mutate ...func(*devices.Config)) *r
 	for _, m := range mutate {
 		m(&cfg)
 	}
-	h, err := devices.New(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ev, unsub := h.Subscribe()
-	ctx, cancel := context.WithCancel(context.Background())
-	r := &rig{t: t, pty: pt, link: link, hub: h, events: ev, cancel: cancel, done: make(chan error, 1)}
-	go func() { r.done <- h.Run(ctx) }()
-	t.Cleanup(func() {
-		cancel()
-		select {
-		case <-r.done:
-		case <-time.After(10 * time.Second):
-			t.Error("hub did not stop")
-		}
-		unsub()
-		r.pty.Close()
-	})
+	r := &rig{t: t, pty: pt, link: link}
+	t.Cleanup(func() { r.pty.Close() }) // after the hub stops: the test may replug
+	r.hub, r.events, _ = runHub(t, cfg)
 	r.waitState(devices.StateConnected)
 	return r
 }
@@ -279,18 +295,11 @@ func TestHubUnplugAndReplug(t *testing.T) {
 
 func TestHubMissingPortRetries(t *testing.T) {
 	link := filepath.Join(t.TempDir(), "ttyLATER")
-	h, err := devices.New(devices.Config{
+	h, _, _ := runHub(t, devices.Config{
 		Instruments: []devices.Instrument{{Profile: testProfile(), Port: link}},
-		Codec:       func(string) (codec.Codec, error) { return testCodec{}, nil },
+		Codec:       testLookup,
 		BackoffMin:  time.Hour, BackoffMax: time.Hour, // only Rescan can wake it
 	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- h.Run(ctx) }()
-	defer func() { cancel(); <-done }()
 	waitFor(t, func() bool { return strings.Contains(h.States()[0].LastError, "not present") })
 	if h.States()[0].State != devices.StateDisconnected {
 		t.Errorf("state %+v", h.States()[0])
@@ -372,20 +381,12 @@ func TestHubFileDrop(t *testing.T) {
 	dir := t.TempDir()
 	p := profile.Profile{Name: "drop-tst", Vendor: "Test", Model: "F-1", Transport: profile.TransportFile,
 		Dialect: "joia", Measures: []lane.Kind{lane.KindRefraction}, Pattern: "*.txt", Stable: 20 * time.Millisecond}
-	h, err := devices.New(devices.Config{
+	_, ev, stop := runHub(t, devices.Config{
 		Instruments: []devices.Instrument{{Profile: p, Folder: dir}},
 		Clock:       fixedClock{testNow},
-		Codec:       func(string) (codec.Codec, error) { return testCodec{}, nil },
+		Codec:       testLookup,
 		Poll:        10 * time.Millisecond,
 	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ev, unsub := h.Subscribe()
-	defer unsub()
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- h.Run(ctx) }()
 	os.WriteFile(filepath.Join(dir, "a.txt"), []byte("S=+2.50"), 0o600)
 	os.WriteFile(filepath.Join(dir, "b.txt"), []byte("nonsense"), 0o600)
 	var got []devices.Event
@@ -411,8 +412,7 @@ func TestHubFileDrop(t *testing.T) {
 		_, err := os.Stat(filepath.Join(dir, "failed", "b.txt.error.txt"))
 		return err == nil
 	})
-	cancel()
-	<-done
+	stop()
 	// Run returned: the channel drains and closes.
 	for range ev {
 	}
@@ -421,18 +421,11 @@ func TestHubFileDrop(t *testing.T) {
 func TestHubFileDropMissingFolder(t *testing.T) {
 	dir := filepath.Join(t.TempDir(), "share")
 	p := profile.Profile{Name: "drop-tst", Transport: profile.TransportFile, Dialect: "joia", Measures: []lane.Kind{lane.KindIOP}}
-	h, err := devices.New(devices.Config{
+	h, _, _ := runHub(t, devices.Config{
 		Instruments: []devices.Instrument{{Profile: p, Folder: dir}},
-		Codec:       func(string) (codec.Codec, error) { return testCodec{}, nil },
+		Codec:       testLookup,
 		Poll:        10 * time.Millisecond,
 	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- h.Run(ctx) }()
-	defer func() { cancel(); <-done }()
 	waitFor(t, func() bool { return strings.Contains(h.States()[0].LastError, "not found") })
 	os.Mkdir(dir, 0o700)
 	waitFor(t, func() bool { return h.States()[0].State == devices.StateConnected })
@@ -467,17 +460,16 @@ func TestSubscribeLifecycle(t *testing.T) {
 }
 
 func TestNewErrors(t *testing.T) {
-	tc := func(string) (codec.Codec, error) { return testCodec{}, nil }
 	p := testProfile()
 	tests := []struct {
 		name string
 		cfg  devices.Config
 	}{
-		{"duplicate", devices.Config{Codec: tc, Instruments: []devices.Instrument{{Profile: p, Port: "/x"}, {Profile: p, Port: "/y"}}}},
-		{"no port", devices.Config{Codec: tc, Instruments: []devices.Instrument{{Profile: p}}}},
+		{"duplicate", devices.Config{Codec: testLookup, Instruments: []devices.Instrument{{Profile: p, Port: "/x"}, {Profile: p, Port: "/y"}}}},
+		{"no port", devices.Config{Codec: testLookup, Instruments: []devices.Instrument{{Profile: p}}}},
 		{"unknown codec", devices.Config{Codec: func(n string) (codec.Codec, error) { return nil, lane.ErrNotFound }, Instruments: []devices.Instrument{{Profile: p, Port: "/x"}}}},
-		{"no folder", devices.Config{Codec: tc, Instruments: []devices.Instrument{{Profile: profile.Profile{Name: "f", Transport: profile.TransportFile, Dialect: "joia"}}}}},
-		{"invalid profile", devices.Config{Codec: tc, Instruments: []devices.Instrument{{Profile: profile.Profile{Name: "f"}}}}},
+		{"no folder", devices.Config{Codec: testLookup, Instruments: []devices.Instrument{{Profile: profile.Profile{Name: "f", Transport: profile.TransportFile, Dialect: "joia"}}}}},
+		{"invalid profile", devices.Config{Codec: testLookup, Instruments: []devices.Instrument{{Profile: profile.Profile{Name: "f"}}}}},
 	}
 	for _, tt := range tests {
 		if _, err := devices.New(tt.cfg); err == nil {
@@ -517,7 +509,7 @@ func TestSlowSubscriberLosesNothing(t *testing.T) {
 // then the real NIDEK RT, D-block and DCS codecs with synthetic frames.
 func BenchmarkFrameToEvent(b *testing.B) {
 	b.Run("tst", func(b *testing.B) {
-		benchLatency(b, testProfile(), func(string) (codec.Codec, error) { return testCodec{}, nil }, func() []byte { return []byte("\x02S=-1.25\x03") })
+		benchLatency(b, testProfile(), testLookup, func() []byte { return []byte("\x02S=-1.25\x03") })
 	})
 	for _, name := range []string{"nidek-rt5100", "nidek-lm1000", "generic-dcs-lensmeter"} {
 		p, err := profile.Builtin().Lookup(name)
@@ -543,17 +535,8 @@ func benchLatency(b *testing.B, p profile.Profile, lookup func(string) (codec.Co
 	if err != nil {
 		b.Skip(err)
 	}
-	defer pt.Close()
-	h, err := devices.New(devices.Config{Instruments: []devices.Instrument{{Profile: p, Port: link}}, Codec: lookup})
-	if err != nil {
-		b.Fatal(err)
-	}
-	ev, unsub := h.Subscribe()
-	defer unsub()
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- h.Run(ctx) }()
-	defer func() { cancel(); <-done }()
+	b.Cleanup(func() { pt.Close() }) // after the hub stops
+	h, ev, _ := runHub(b, devices.Config{Instruments: []devices.Instrument{{Profile: p, Port: link}}, Codec: lookup})
 	go io.Copy(io.Discard, pt.Master) // ACKs from the lane
 	for h.States()[0].State != devices.StateConnected {
 		time.Sleep(time.Millisecond)
@@ -617,21 +600,12 @@ func TestHubUSBSerialWaitsForCable(t *testing.T) {
 	p.USB = []profile.USBID{{VID: 0x0403, PID: 0x6001}}
 	p.USBSerial = "A10K3ZQ"
 	ports := &fakePorts{}
-	h, err := devices.New(devices.Config{
+	h, ev, _ := runHub(t, devices.Config{
 		Instruments: []devices.Instrument{{Profile: p}},
-		Codec:       func(string) (codec.Codec, error) { return testCodec{}, nil },
+		Codec:       testLookup,
 		Ports:       ports,
 		BackoffMin:  time.Hour, BackoffMax: time.Hour,
 	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ev, unsub := h.Subscribe()
-	defer unsub()
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- h.Run(ctx) }()
-	defer func() { cancel(); <-done }()
 	waitFor(t, func() bool { return strings.Contains(h.States()[0].LastError, "not plugged in") })
 	pt, err := simulator.OpenPTY("")
 	if err != nil {

@@ -99,6 +99,7 @@ type Store interface {
 	DeleteMeasurement(ctx context.Context, by Actor, id MeasurementID, version int64) error
 
 	SaveSpectacleRx(ctx context.Context, by Actor, rx SpectacleRx) (SpectacleRx, error)
+	SaveContactLensRx(ctx context.Context, by Actor, rx ContactLensRx) (ContactLensRx, error)
 
 	// SaveCapture keeps an instrument's raw bytes, sealed.
 	SaveCapture(ctx context.Context, by Actor, c Capture) error

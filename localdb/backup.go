@@ -170,25 +170,12 @@ func (r CheckReport) OK() bool {
 // (up to sample rows each; all of them when sample <= 0).
 func (db *DB) Check(ctx context.Context, sample int) (CheckReport, error) {
 	var rep CheckReport
-	rows, err := db.r.QueryContext(ctx, `PRAGMA integrity_check(20)`)
+	problems, err := queryStrings(ctx, db.r, `PRAGMA integrity_check(20)`)
 	if err != nil {
-		return rep, classify(err)
-	}
-	var problems []string
-	for rows.Next() {
-		var s string
-		if err := rows.Scan(&s); err != nil {
-			rows.Close()
-			return rep, classify(err)
-		}
-		problems = append(problems, s)
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
-		return rep, classify(err)
+		return rep, err
 	}
 	rep.Integrity = strings.Join(problems, "; ")
-	rows, err = db.r.QueryContext(ctx, `PRAGMA foreign_key_check`)
+	rows, err := db.r.QueryContext(ctx, `PRAGMA foreign_key_check`)
 	if err != nil {
 		return rep, classify(err)
 	}

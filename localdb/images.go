@@ -76,10 +76,7 @@ func (db *DB) ImageData(ctx context.Context, id lane.ImageID) ([]byte, error) {
 		return nil, classify(err)
 	}
 	defer tx.Rollback()
-	img, deleted, err := getRecord[lane.Image](ctx, db, tx, tImages, string(id))
-	if err == nil && deleted {
-		err = notFound("image", string(id))
-	}
+	img, err := getLive[lane.Image](ctx, db, tx, tImages, string(id), "image")
 	if err != nil {
 		return nil, fmt.Errorf("localdb: image data: %w", err)
 	}

@@ -461,23 +461,11 @@ func (db *DB) SetRecoveryKey(ctx context.Context, pub *ecdh.PublicKey) error {
 // RecoveryFingerprint returns the fingerprint of the recovery key every
 // data key is sealed to, or "" when some data key has none.
 func (db *DB) RecoveryFingerprint(ctx context.Context) (string, error) {
-	rows, err := db.r.QueryContext(ctx, `SELECT DISTINCT coalesce(recovery_fpr, '') FROM keys`)
-	if err != nil {
-		return "", classify(err)
+	fprs, err := queryStrings(ctx, db.r, `SELECT DISTINCT coalesce(recovery_fpr, '') FROM keys`)
+	if err != nil || len(fprs) != 1 {
+		return "", err
 	}
-	defer rows.Close()
-	var fprs []string
-	for rows.Next() {
-		var f string
-		if err := rows.Scan(&f); err != nil {
-			return "", err
-		}
-		fprs = append(fprs, f)
-	}
-	if len(fprs) != 1 {
-		return "", rows.Err()
-	}
-	return fprs[0], rows.Err()
+	return fprs[0], nil
 }
 
 // dataKey unwraps data key id again from the table (keys are not kept

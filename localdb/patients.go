@@ -226,20 +226,7 @@ func (db *DB) byIndex(ctx context.Context, col string, idx [][]byte) ([]string, 
 	for i, b := range idx {
 		args[i] = b
 	}
-	rows, err := db.r.QueryContext(ctx, `SELECT id FROM patients WHERE deleted = 0 AND `+col+` IN (`+ph+`)`, args...)
-	if err != nil {
-		return nil, classify(err)
-	}
-	defer rows.Close()
-	var ids []string
-	for rows.Next() {
-		var id string
-		if err := rows.Scan(&id); err != nil {
-			return nil, err
-		}
-		ids = append(ids, id)
-	}
-	return ids, rows.Err()
+	return queryStrings(ctx, db.r, `SELECT id FROM patients WHERE deleted = 0 AND `+col+` IN (`+ph+`)`, args...)
 }
 
 func (db *DB) byName(ctx context.Context, query string) ([]string, error) {
@@ -277,18 +264,5 @@ func (db *DB) byName(ctx context.Context, query string) ([]string, error) {
 }
 
 func (db *DB) allPatientIDs(ctx context.Context) ([]string, error) {
-	rows, err := db.r.QueryContext(ctx, `SELECT id FROM patients WHERE deleted = 0`)
-	if err != nil {
-		return nil, classify(err)
-	}
-	defer rows.Close()
-	var ids []string
-	for rows.Next() {
-		var id string
-		if err := rows.Scan(&id); err != nil {
-			return nil, err
-		}
-		ids = append(ids, id)
-	}
-	return ids, rows.Err()
+	return queryStrings(ctx, db.r, `SELECT id FROM patients WHERE deleted = 0`)
 }

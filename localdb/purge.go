@@ -53,7 +53,7 @@ func (db *DB) Purge(ctx context.Context, by lane.Actor, p PurgePolicy) (PurgeRep
 		return rep, lane.Invalidf("purge: the retention window must be positive")
 	}
 	cutoff := db.clock.Now().Add(-p.Window).UnixMilli()
-	rows, err := db.r.QueryContext(ctx, `SELECT id FROM patients p WHERE updated_at < ?1
+	ids, err := queryStrings(ctx, db.r, `SELECT id FROM patients p WHERE updated_at < ?1
 		AND NOT EXISTS (SELECT 1 FROM appointments a WHERE a.patient_id = p.id AND (a.end_at >= ?1 OR a.updated_at >= ?1))
 		AND NOT EXISTS (SELECT 1 FROM encounters e WHERE e.patient_id = p.id AND e.updated_at >= ?1)
 		AND NOT EXISTS (SELECT 1 FROM measurements m WHERE m.patient_id = p.id AND m.updated_at >= ?1)
@@ -62,18 +62,8 @@ func (db *DB) Purge(ctx context.Context, by lane.Actor, p PurgePolicy) (PurgeRep
 		AND NOT EXISTS (SELECT 1 FROM captures c WHERE c.patient_id = p.id AND c.received_at >= ?1)
 		ORDER BY id`, cutoff)
 	if err != nil {
-		return rep, classify(err)
+		return rep, err
 	}
-	var ids []string
-	for rows.Next() {
-		var id string
-		if err := rows.Scan(&id); err != nil {
-			rows.Close()
-			return rep, err
-		}
-		ids = append(ids, id)
-	}
-	rows.Close()
 	rep.Candidates = len(ids)
 	for _, id := range ids {
 		var kept string

@@ -61,9 +61,7 @@ func (db *DB) describe(ctx context.Context, q querier, rec any) (recInfo, error)
 	now := db.clock.Now()
 	switch r := rec.(type) {
 	case lane.Patient:
-		if r.ID == "" && r.Version == 0 {
-			r.ID = lane.PatientID(lane.NewID())
-		}
+		newID(&r.ID, r.Version)
 		if err := r.Validate(); err != nil {
 			return recInfo{}, err
 		}
@@ -78,9 +76,7 @@ func (db *DB) describe(ctx context.Context, q querier, rec any) (recInfo, error)
 			},
 			at: func(ver int64) any { r.Version, r.Updated, r.Deleted = ver, now, false; return r }}, nil
 	case lane.Appointment:
-		if r.ID == "" && r.Version == 0 {
-			r.ID = lane.AppointmentID(lane.NewID())
-		}
+		newID(&r.ID, r.Version)
 		if r.PatientID == "" {
 			return recInfo{}, lane.Invalidf("appointment: missing patient")
 		}
@@ -92,9 +88,7 @@ func (db *DB) describe(ctx context.Context, q querier, rec any) (recInfo, error)
 				[]any{string(r.PatientID), r.Start.UnixMilli(), r.End.UnixMilli(), r.Location}),
 			at: func(ver int64) any { r.Version, r.Updated, r.Deleted = ver, now, false; return r }}, nil
 	case lane.Encounter:
-		if r.ID == "" && r.Version == 0 {
-			r.ID = lane.EncounterID(lane.NewID())
-		}
+		newID(&r.ID, r.Version)
 		if r.PatientID == "" {
 			return recInfo{}, lane.Invalidf("encounter: missing patient")
 		}
@@ -102,9 +96,7 @@ func (db *DB) describe(ctx context.Context, q querier, rec any) (recInfo, error)
 			cols: fixedCols([]string{"patient_id"}, []any{string(r.PatientID)}),
 			at:   func(ver int64) any { r.Version, r.Updated, r.Deleted = ver, now, false; return r }}, nil
 	case lane.Measurement:
-		if r.ID == "" && r.Version == 0 {
-			r.ID = lane.MeasurementID(lane.NewID())
-		}
+		newID(&r.ID, r.Version)
 		if r.PatientID == "" {
 			return recInfo{}, lane.Invalidf("measurement: missing patient")
 		}
@@ -112,9 +104,7 @@ func (db *DB) describe(ctx context.Context, q querier, rec any) (recInfo, error)
 			cols: fixedCols([]string{"patient_id", "encounter_id"}, []any{string(r.PatientID), string(r.EncounterID)}),
 			at:   func(ver int64) any { r.Version, r.Deleted = ver, false; return r }}, nil
 	case lane.SpectacleRx:
-		if r.ID == "" && r.Version == 0 {
-			r.ID = lane.PrescriptionID(lane.NewID())
-		}
+		newID(&r.ID, r.Version)
 		if r.PatientID == "" {
 			return recInfo{}, lane.Invalidf("prescription: missing patient")
 		}
@@ -122,9 +112,7 @@ func (db *DB) describe(ctx context.Context, q querier, rec any) (recInfo, error)
 			cols: fixedCols([]string{"kind", "patient_id", "encounter_id"}, []any{"spectacle", string(r.PatientID), string(r.EncounterID)}),
 			at:   func(ver int64) any { r.Version, r.Updated, r.Deleted = ver, now, false; return r }}, nil
 	case lane.ContactLensRx:
-		if r.ID == "" && r.Version == 0 {
-			r.ID = lane.PrescriptionID(lane.NewID())
-		}
+		newID(&r.ID, r.Version)
 		if r.PatientID == "" {
 			return recInfo{}, lane.Invalidf("contact lens prescription: missing patient")
 		}
@@ -132,9 +120,7 @@ func (db *DB) describe(ctx context.Context, q querier, rec any) (recInfo, error)
 			cols: fixedCols([]string{"kind", "patient_id", "encounter_id"}, []any{"contact", string(r.PatientID), string(r.EncounterID)}),
 			at:   func(ver int64) any { r.Version, r.Updated, r.Deleted = ver, now, false; return r }}, nil
 	case lane.Image:
-		if r.ID == "" && r.Version == 0 {
-			r.ID = lane.ImageID(lane.NewID())
-		}
+		newID(&r.ID, r.Version)
 		if r.PatientID == "" {
 			return recInfo{}, lane.Invalidf("image: missing patient")
 		}
@@ -142,9 +128,7 @@ func (db *DB) describe(ctx context.Context, q querier, rec any) (recInfo, error)
 			cols: fixedCols([]string{"patient_id", "encounter_id"}, []any{string(r.PatientID), string(r.EncounterID)}),
 			at:   func(ver int64) any { r.Version, r.Deleted = ver, false; return r }}, nil
 	case lane.Annotation:
-		if r.ID == "" && r.Version == 0 {
-			r.ID = lane.NewID()
-		}
+		newID(&r.ID, r.Version)
 		if r.ImageID == "" {
 			return recInfo{}, lane.Invalidf("annotation: missing image")
 		}
@@ -161,6 +145,13 @@ func (db *DB) describe(ctx context.Context, q querier, rec any) (recInfo, error)
 			at:   func(ver int64) any { r.Version, r.Deleted = ver, false; return r }}, nil
 	}
 	return recInfo{}, fmt.Errorf("localdb: unsupported record type %T: %w", rec, lane.ErrInvalid)
+}
+
+// newID gives a new record (no id, version 0) a fresh id.
+func newID[ID ~string](id *ID, version int64) {
+	if *id == "" && version == 0 {
+		*id = ID(lane.NewID())
+	}
 }
 
 func fixedCols(names []string, vals []any) func(uint32, int64) ([]string, []any, error) {
@@ -497,6 +488,16 @@ func getRecord[T any](ctx context.Context, db *DB, q querier, t table, id string
 	return rec, deleted, err
 }
 
+// getLive is getRecord for a record that must not be deleted: a tombstoned
+// one is not found, what naming it in the error.
+func getLive[T any](ctx context.Context, db *DB, q querier, t table, id, what string) (T, error) {
+	rec, deleted, err := getRecord[T](ctx, db, q, t, id)
+	if err == nil && deleted {
+		err = notFound(what, id)
+	}
+	return rec, err
+}
+
 // listRecords opens every live record of t matching where. Large results
 // are opened and decoded on all cores.
 func listRecords[T any](ctx context.Context, db *DB, q querier, t table, where string, args ...any) ([]T, error) {
@@ -584,11 +585,7 @@ func (db *DB) SavePatient(ctx context.Context, by lane.Actor, p lane.Patient) (l
 
 // GetPatient returns a live patient.
 func (db *DB) GetPatient(ctx context.Context, id lane.PatientID) (lane.Patient, error) {
-	p, deleted, err := getRecord[lane.Patient](ctx, db, db.r, tPatients, string(id))
-	if err == nil && deleted {
-		err = notFound("patient", string(id))
-	}
-	return p, err
+	return getLive[lane.Patient](ctx, db, db.r, tPatients, string(id), "patient")
 }
 
 // SaveAppointment stores an appointment.
@@ -621,11 +618,7 @@ func (db *DB) ListAppointments(ctx context.Context, f lane.AppointmentFilter) ([
 
 // GetEncounter returns a live encounter.
 func (db *DB) GetEncounter(ctx context.Context, id lane.EncounterID) (lane.Encounter, error) {
-	e, deleted, err := getRecord[lane.Encounter](ctx, db, db.r, tEncounters, string(id))
-	if err == nil && deleted {
-		err = notFound("encounter", string(id))
-	}
-	return e, err
+	return getLive[lane.Encounter](ctx, db, db.r, tEncounters, string(id), "encounter")
 }
 
 // SaveEncounter stores an encounter; a signed encounter only takes status
@@ -724,8 +717,7 @@ func (db *DB) SaveSpectacleRx(ctx context.Context, by lane.Actor, rx lane.Specta
 	return saveLocalRecord[lane.SpectacleRx](ctx, db, by, rx)
 }
 
-// SaveContactLensRx stores a contact lens prescription (not yet part of
-// lane.Store).
+// SaveContactLensRx stores a contact lens prescription.
 func (db *DB) SaveContactLensRx(ctx context.Context, by lane.Actor, rx lane.ContactLensRx) (lane.ContactLensRx, error) {
 	return saveLocalRecord[lane.ContactLensRx](ctx, db, by, rx)
 }
@@ -760,10 +752,7 @@ func (db *DB) Chart(ctx context.Context, id lane.PatientID) (lane.Chart, error) 
 		return c, classify(err)
 	}
 	defer tx.Rollback()
-	p, deleted, err := getRecord[lane.Patient](ctx, db, tx, tPatients, string(id))
-	if err == nil && deleted {
-		err = notFound("patient", string(id))
-	}
+	p, err := getLive[lane.Patient](ctx, db, tx, tPatients, string(id), "patient")
 	if err != nil {
 		return c, fmt.Errorf("localdb: chart: %w", err)
 	}

@@ -209,11 +209,18 @@ func (db *DB) LocalID(ctx context.Context, entity, serverID string) (string, err
 	return id, classify(err)
 }
 
-// hasPending reports undelivered (or parked) outbox entries for a record.
-func (tx *wtx) hasPending(entity, id string) (bool, error) {
+// noPending is the rule for applying the server's version of a record: it
+// fails with an error wrapping ErrConflict while the record has undelivered
+// (or parked) outbox entries.
+func (tx *wtx) noPending(entity, id string) error {
 	var n int
-	err := tx.QueryRowContext(tx.ctx, `SELECT count(*) FROM outbox WHERE entity = ? AND entity_id = ?`, entity, id).Scan(&n)
-	return n > 0, err
+	if err := tx.QueryRowContext(tx.ctx, `SELECT count(*) FROM outbox WHERE entity = ? AND entity_id = ?`, entity, id).Scan(&n); err != nil {
+		return err
+	}
+	if n > 0 {
+		return fmt.Errorf("%s %s has undelivered local changes: %w", entity, id, lane.ErrConflict)
+	}
+	return nil
 }
 
 // ApplyRemote stores a record pulled from the server (see lane.SyncStore).
@@ -221,18 +228,8 @@ func (tx *wtx) hasPending(entity, id string) (bool, error) {
 // wrapping ErrNotFound: pull patients first.
 func (db *DB) ApplyRemote(ctx context.Context, rec any, serverID, serverVersion string) error {
 	err := db.write(ctx, func(tx *wtx) error {
-		ri, err := db.describe(ctx, tx, rec)
+		ri, err := db.acceptRemote(ctx, tx, rec, serverID, serverVersion)
 		if err != nil {
-			return err
-		}
-		pending, err := tx.hasPending(ri.t.entity, ri.id)
-		if err != nil {
-			return err
-		}
-		if pending {
-			return fmt.Errorf("%s %s has undelivered local changes: %w", ri.t.entity, ri.id, lane.ErrConflict)
-		}
-		if err := tx.setServerRef(ri.t.entity, ri.id, serverID, serverVersion); err != nil {
 			return err
 		}
 		if ri.deleted {
@@ -247,6 +244,19 @@ func (db *DB) ApplyRemote(ctx context.Context, rec any, serverID, serverVersion 
 	return nil
 }
 
+// acceptRemote describes a record pulled from the server, checks it against
+// ApplyRemote's conflict rule and records its server id and version.
+func (db *DB) acceptRemote(ctx context.Context, tx *wtx, rec any, serverID, serverVersion string) (recInfo, error) {
+	ri, err := db.describe(ctx, tx, rec)
+	if err != nil {
+		return ri, err
+	}
+	if err := tx.noPending(ri.t.entity, ri.id); err != nil {
+		return ri, err
+	}
+	return ri, tx.setServerRef(ri.t.entity, ri.id, serverID, serverVersion)
+}
+
 // ApplyRemoteDelete marks a record deleted by the server, with the same
 // conflict rule as ApplyRemote. Deleting a record the lane does not hold
 // only records the server version.
@@ -256,12 +266,8 @@ func (db *DB) ApplyRemoteDelete(ctx context.Context, entity, id, serverVersion s
 		return lane.Invalidf("apply remote delete: unknown entity %q", entity)
 	}
 	err := db.write(ctx, func(tx *wtx) error {
-		pending, err := tx.hasPending(entity, id)
-		if err != nil {
+		if err := tx.noPending(entity, id); err != nil {
 			return err
-		}
-		if pending {
-			return fmt.Errorf("%s %s has undelivered local changes: %w", entity, id, lane.ErrConflict)
 		}
 		return tx.remove(t, id, 0, saveRemote, syncActor, serverVersion)
 	})
@@ -438,18 +444,8 @@ func (db *DB) ApplyRemoteImage(ctx context.Context, img lane.Image, data []byte,
 	}
 	img.SHA256, img.Size = sum, int64(len(data))
 	err := db.write(ctx, func(tx *wtx) error {
-		ri, err := db.describe(ctx, tx, img)
+		ri, err := db.acceptRemote(ctx, tx, img, serverID, serverVersion)
 		if err != nil {
-			return err
-		}
-		pending, err := tx.hasPending(ri.t.entity, ri.id)
-		if err != nil {
-			return err
-		}
-		if pending {
-			return fmt.Errorf("%s %s has undelivered local changes: %w", ri.t.entity, ri.id, lane.ErrConflict)
-		}
-		if err := tx.setServerRef(ri.t.entity, ri.id, serverID, serverVersion); err != nil {
 			return err
 		}
 		saved, err := tx.save(ri, saveRemote, syncActor, serverVersion)

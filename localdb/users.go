@@ -168,20 +168,10 @@ func (db *DB) getUser(ctx context.Context, where string, arg any) (User, error) 
 
 // ListUsers returns every cached user by login.
 func (db *DB) ListUsers(ctx context.Context) ([]User, error) {
-	rows, err := db.r.QueryContext(ctx, `SELECT id FROM users`)
+	ids, err := queryStrings(ctx, db.r, `SELECT id FROM users`)
 	if err != nil {
-		return nil, classify(err)
+		return nil, err
 	}
-	var ids []string
-	for rows.Next() {
-		var id string
-		if err := rows.Scan(&id); err != nil {
-			rows.Close()
-			return nil, err
-		}
-		ids = append(ids, id)
-	}
-	rows.Close()
 	var out []User
 	for _, id := range ids {
 		u, err := db.GetUser(ctx, lane.UserID(id))

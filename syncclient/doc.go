@@ -68,8 +68,11 @@
 // Base /fhir/R4, JSON (application/fhir+json). Resources: Patient,
 // Appointment, Encounter, Observation, VisionPrescription, Practitioner,
 // PractitionerRole, Location, Device, DocumentReference, Binary, Media,
-// ImagingStudy, AuditEvent, Provenance. GET /fhir/R4/metadata returns a
-// CapabilityStatement listing them and the supported interactions.
+// ImagingStudy, AuditEvent, Provenance, Basic. GET /fhir/R4/metadata returns
+// a CapabilityStatement listing them and the supported interactions. Image
+// annotations travel as Basic with code
+// https://examlane.org/fhir/CodeSystem/resource|annotation, subject the
+// annotated image's DocumentReference or ImagingStudy (see package fhir).
 //
 // Lane-created records carry identifier {"system": "urn:examlane:id",
 // "value": "<lane uuid>"}.
@@ -95,7 +98,8 @@
 //
 // Search: _id (comma list), identifier=system|value,
 // _lastUpdated=gt<instant> (also ge, lt, le), patient=Patient/<id> (or
-// subject), Appointment date=ge..&date=lt.. and actor=Location/<id>, _count
+// subject), Basic subject=<Type>/<id> (comma list: any subject, the
+// annotated image), Appointment date=ge..&date=lt.. and actor=Location/<id>, _count
 // (default 50, max 500), _sort=_lastUpdated, paging via the Bundle link with
 // relation next (an opaque absolute URL). searchset Bundles carry total.
 //
@@ -193,7 +197,8 @@
 // entry continues in Seq order. ResolveConflict applies a person's decision.
 //
 // Pull: today's appointments (plus Config.LookAheadDays) at the lane's
-// location, then the full charts of the patients on them, then, in later
+// location, then the full charts of the patients on them (and the
+// annotations of their images, by Basic?subject=), then, in later
 // cycles, only what changed since the watermark (search by _lastUpdated per
 // resource type, deletions from type history when the server advertises it,
 // and 410 on read). A pulled change to a record with undelivered local

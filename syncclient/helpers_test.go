@@ -150,6 +150,13 @@ func (s *testStore) AppliedRemote() int {
 var tech = lane.Actor{User: "tech-1", Roles: []lane.Role{lane.RoleTechnician}, Lane: "Lane 1"}
 var optom = lane.Actor{User: "dr-1", Roles: []lane.Role{lane.RoleOptometrist}, Lane: "Lane 1"}
 
+// serverModes are the two ways a server takes the lane's writes: in
+// transaction Bundles, and (a server without transactions) by plain REST.
+var serverModes = []struct {
+	name string
+	opts synctest.Options
+}{{"transaction", synctest.Options{}}, {"plain REST", synctest.Options{NoTransactions: true}}}
+
 // rig is one lane (store, clock, client) against a server.
 type rig struct {
 	t      testing.TB

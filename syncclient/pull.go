@@ -19,6 +19,14 @@ import (
 // are fetched (encounters before what refers to them).
 var chartTypes = []string{"Encounter", "Observation", "VisionPrescription", "DocumentReference", "Media", "ImagingStudy"}
 
+// imageTypes are the resource types of images, whose annotations (Basic,
+// by subject) are fetched with a chart.
+var imageTypes = map[string]bool{"DocumentReference": true, "Media": true, "ImagingStudy": true}
+
+// incrementalTypes are pulled by _lastUpdated every cycle: patients, chart
+// types, then annotations (after the images they annotate).
+var incrementalTypes = append(append([]string{"Patient"}, chartTypes...), "Basic")
+
 // entitiesOf maps a resource type to the lane entities it can hold.
 var entitiesOf = map[string][]string{
 	"Patient":            {lane.EntityPatient},
@@ -29,6 +37,7 @@ var entitiesOf = map[string][]string{
 	"DocumentReference":  {lane.EntityImage},
 	"Media":              {lane.EntityImage},
 	"ImagingStudy":       {lane.EntityImage},
+	"Basic":              {lane.EntityAnnotation},
 }
 
 // overlap is how far before the watermark each incremental pull starts.
@@ -126,7 +135,7 @@ func (c *Client) pull(ctx context.Context) error {
 	}
 
 	// 4. What changed since each type's watermark.
-	for _, typ := range append([]string{"Patient"}, chartTypes...) {
+	for _, typ := range incrementalTypes {
 		key := "type:" + typ
 		wm, err := st.Watermark(ctx, key)
 		if err != nil {
@@ -215,26 +224,43 @@ func (c *Client) fetchPatients(ctx context.Context, ps *pullState, appointments 
 			}
 		}
 	}
-	for len(need) > 0 {
-		n := min(len(need), 50)
-		q := url.Values{"_id": {strings.Join(need[:n], ",")}, "_count": {"500"}}
-		if _, err := c.fetchAll(ctx, "Patient?"+q.Encode(), func(e fhir.BundleEntry) error { return c.apply(ctx, ps, e.Resource, false) }); err != nil {
+	return c.fetchList(ctx, ps, "Patient", "_id", need)
+}
+
+// fetchList pulls the resources of typ whose search parameter param
+// matches one of values, fifty values per request (param takes a comma
+// list).
+func (c *Client) fetchList(ctx context.Context, ps *pullState, typ, param string, values []string) error {
+	for len(values) > 0 {
+		n := min(len(values), 50)
+		q := url.Values{param: {strings.Join(values[:n], ",")}, "_count": {"500"}}
+		if _, err := c.fetchAll(ctx, typ+"?"+q.Encode(), func(e fhir.BundleEntry) error { return c.apply(ctx, ps, e.Resource, false) }); err != nil {
 			return err
 		}
-		need = need[n:]
+		values = values[n:]
 	}
 	return nil
 }
 
-// fetchChart pulls one patient's whole chart and records when (the server
-// time of its first request).
+// fetchChart pulls one patient's whole chart, then the annotations of its
+// images, and records when (the server time of its first request).
 func (c *Client) fetchChart(ctx context.Context, ps *pullState, sid string) error {
-	apply := func(e fhir.BundleEntry) error { return c.apply(ctx, ps, e.Resource, false) }
+	var images []string // Type/id of the chart's images
 	var first string
 	for _, typ := range chartTypes {
 		q := url.Values{"patient": {"Patient/" + sid}, "_count": {"500"}}
-		if typ == "ImagingStudy" || typ == "DocumentReference" || typ == "Media" {
+		apply := func(e fhir.BundleEntry) error { return c.apply(ctx, ps, e.Resource, false) }
+		if imageTypes[typ] {
 			q = url.Values{"subject": {"Patient/" + sid}, "_count": {"500"}}
+			apply = func(e fhir.BundleEntry) error {
+				var head struct {
+					ID string `json:"id"`
+				}
+				if json.Unmarshal(e.Resource, &head) == nil && head.ID != "" {
+					images = append(images, typ+"/"+head.ID)
+				}
+				return c.apply(ctx, ps, e.Resource, false)
+			}
 		}
 		t, err := c.fetchAll(ctx, typ+"?"+q.Encode(), apply)
 		if err != nil {
@@ -243,6 +269,9 @@ func (c *Client) fetchChart(ctx context.Context, ps *pullState, sid string) erro
 		if first == "" {
 			first = t
 		}
+	}
+	if err := c.fetchList(ctx, ps, "Basic", "subject", images); err != nil {
+		return err
 	}
 	return c.setWatermark(ctx, "chart:"+sid, first)
 }
@@ -353,8 +382,11 @@ func (c *Client) apply(ctx context.Context, ps *pullState, raw []byte, scoped bo
 		c.cfg.Logf("sync: skipped %s/%s: the lane cannot read it (%s)", typ, sid, describe(err))
 		return nil
 	}
-	if scoped && !ps.scope[string(fhir.PatientOf(rec))] {
-		return nil
+	if scoped {
+		in, err := c.inScope(ctx, ps, rec)
+		if err != nil || !in {
+			return err
+		}
 	}
 	seenKey := typ + "/" + sid + "/" + vid
 	if ps.seen[seenKey] {
@@ -396,6 +428,36 @@ func (c *Client) apply(ctx context.Context, ps *pullState, raw []byte, scoped bo
 		return fmt.Errorf("syncclient: store pulled %s: %w", entity, err)
 	}
 	return nil
+}
+
+// inScope reports whether a pulled record (references still server ids)
+// belongs to a patient whose chart the lane keeps. An annotation belongs to
+// its image's patient, and is out of scope when the lane lacks the image.
+func (c *Client) inScope(ctx context.Context, ps *pullState, rec any) (bool, error) {
+	a, ok := rec.(lane.Annotation)
+	if !ok {
+		return ps.scope[string(fhir.PatientOf(rec))], nil
+	}
+	st := c.cfg.Store
+	lid, err := st.LocalID(ctx, lane.EntityImage, string(a.ImageID))
+	if errors.Is(err, lane.ErrNotFound) {
+		return false, nil
+	}
+	if err != nil {
+		return false, fmt.Errorf("syncclient: map server id: %w", err)
+	}
+	img, err := st.Record(ctx, lane.EntityImage, lid)
+	if errors.Is(err, lane.ErrNotFound) {
+		return false, nil
+	}
+	if err != nil {
+		return false, fmt.Errorf("syncclient: read image: %w", err)
+	}
+	pid := string(fhir.PatientOf(img))
+	if sid, _, err := st.ServerRef(ctx, lane.EntityPatient, pid); err == nil && sid != "" {
+		pid = sid
+	}
+	return ps.scope[pid], nil
 }
 
 // store applies a pulled record, with its bytes for images when asked.
@@ -503,7 +565,7 @@ func (c *Client) remoteConflict(ctx context.Context, entity, localID string, the
 	}
 	c.cfg.Logf("sync: conflict on %s %s: changed on the server and here", entity, localID)
 	return st.AddConflict(ctx, lane.Conflict{
-		ID: lane.ConflictID(lane.NewID()), Entity: entity, EntityID: localID, PatientID: fhir.PatientOf(rec),
+		ID: lane.ConflictID(lane.NewID()), Entity: entity, EntityID: localID, PatientID: c.patientOf(ctx, rec),
 		Mine: mine, Theirs: theirs, TheirsVersion: theirsVersion, Detected: c.cfg.Clock.Now(),
 	})
 }
@@ -521,7 +583,7 @@ func (c *Client) mineJSON(ctx context.Context, rec any) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	res, err := c.mapper.ToFHIR(mapped)
+	res, err := c.toFHIR(ctx, rec, mapped)
 	if err != nil {
 		return nil, err
 	}

@@ -89,7 +89,7 @@ func TestIncrementalPullAndDedup(t *testing.T) {
 		t.Errorf("an idle cycle stored %d records again", got-applied)
 	}
 	idleReqs := srv.Requests() - reqs
-	if idleReqs > 1+2*7 { // schedule, then search + history per type
+	if idleReqs > 1+2*8 { // schedule, then search + history per type (Patient, 6 chart types, Basic)
 		t.Errorf("an idle cycle made %d requests, want a handful (no chart re-fetch)", idleReqs)
 	}
 

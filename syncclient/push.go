@@ -229,7 +229,7 @@ func (c *Client) pushCreates(ctx context.Context, run [][]lane.OutboxEntry, park
 		if err != nil {
 			return nil, err
 		}
-		res, err := c.mapper.ToFHIR(mapped)
+		res, err := c.toFHIR(ctx, rec, mapped)
 		if err != nil {
 			return nil, err
 		}
@@ -306,11 +306,12 @@ func (c *Client) parked(ctx context.Context) (map[rkey]bool, error) {
 
 // change is one record being pushed.
 type change struct {
-	entity, id string // local
-	rec        any    // current local record, references mapped to server ids
-	local      any    // current local record as stored
-	resType    string // FHIR type
-	sid, base  string // server id and the version the change is based on
+	entity, id string         // local
+	rec        any            // current local record, references mapped to server ids
+	local      any            // current local record as stored
+	patient    lane.PatientID // whose record it is (local id), for conflicts
+	resType    string         // FHIR type
+	sid, base  string         // server id and the version the change is based on
 	actor      lane.Actor
 	op         lane.OutboxOp
 	key        string   // idempotency key carried as change-id
@@ -333,6 +334,7 @@ func (c *Client) pushRecord(ctx context.Context, g []lane.OutboxEntry, parked ma
 		return pushResult{}, fmt.Errorf("syncclient: read %s: %w", ch.entity, err)
 	}
 	ch.local = rec
+	ch.patient = c.patientOf(ctx, rec)
 	ch.resType = fhir.ResourceTypeOf(rec)
 	if ch.resType == "" {
 		return pushResult{outcome: held, reason: ch.entity + " records are not synced (no FHIR mapping)"}, nil
@@ -514,7 +516,7 @@ func (c *Client) pushCreate(ctx context.Context, ch change) (pushResult, error) 
 	if img, ok := ch.rec.(lane.Image); ok {
 		return c.pushImage(ctx, ch, img)
 	}
-	res, err := c.mapper.ToFHIR(ch.rec)
+	res, err := c.toFHIR(ctx, ch.local, ch.rec)
 	if err != nil {
 		return pushResult{}, err
 	}
@@ -647,7 +649,7 @@ func (ch change) ours(body []byte) bool {
 // theirs builds the conflict for a change the server refused.
 func (c *Client) theirs(ch change, mine, theirs []byte, theirsVersion string) pushResult {
 	return pushResult{outcome: conflicted, conflict: lane.Conflict{
-		ID: lane.ConflictID(lane.NewID()), Entity: ch.entity, EntityID: ch.id, PatientID: fhir.PatientOf(ch.local),
+		ID: lane.ConflictID(lane.NewID()), Entity: ch.entity, EntityID: ch.id, PatientID: ch.patient,
 		Mine: mine, Theirs: theirs, TheirsVersion: theirsVersion, Detected: c.cfg.Clock.Now(),
 	}}
 }
@@ -679,7 +681,7 @@ func (c *Client) pushUpdate(ctx context.Context, ch change) (pushResult, error) 
 	if err != nil {
 		return pushResult{}, err
 	}
-	res, err := c.updateResource(ch, base)
+	res, err := c.updateResource(ctx, ch, base)
 	if err != nil {
 		return pushResult{}, err
 	}
@@ -754,10 +756,10 @@ func (c *Client) writeFailed(ctx context.Context, ch change, mine []byte, err er
 
 // updateResource maps the record for an update, keeping what only the
 // server's copy knows (a photo's Binary URL, a DICOM SOP class).
-func (c *Client) updateResource(ch change, base []byte) (fhir.Resource, error) {
+func (c *Client) updateResource(ctx context.Context, ch change, base []byte) (fhir.Resource, error) {
 	img, ok := ch.rec.(lane.Image)
 	if !ok {
-		return c.mapper.ToFHIR(ch.rec)
+		return c.toFHIR(ctx, ch.local, ch.rec)
 	}
 	var prev fhir.Resource
 	if base != nil {
@@ -792,7 +794,7 @@ func (c *Client) pushDelete(ctx context.Context, ch change) (pushResult, error) 
 	}
 	path := ch.resType + "/" + ch.sid
 	op := "delete " + ch.resType
-	mine, err := c.deletedMine(ch)
+	mine, err := c.deletedMine(ctx, ch)
 	if err != nil {
 		return pushResult{}, err
 	}
@@ -856,8 +858,8 @@ func (c *Client) deleteFailed(ctx context.Context, ch change, mine []byte, err e
 
 // deletedMine is "my" side of a delete conflict: the record as FHIR with
 // the Examlane deleted marker.
-func (c *Client) deletedMine(ch change) ([]byte, error) {
-	res, err := c.mapper.ToFHIR(ch.rec)
+func (c *Client) deletedMine(ctx context.Context, ch change) ([]byte, error) {
+	res, err := c.toFHIR(ctx, ch.local, ch.rec)
 	if err != nil {
 		return nil, err
 	}
@@ -884,4 +886,32 @@ func (c *Client) findByLaneID(ctx context.Context, typ, id string) (sid, vid str
 		}
 	}
 	return "", "", nil
+}
+
+// toFHIR maps a record for the server: mapped is the record with its
+// references turned into server ids, local the record as stored. An
+// annotation's subject names its image's resource type, which only the
+// local image record tells.
+func (c *Client) toFHIR(ctx context.Context, local, mapped any) (fhir.Resource, error) {
+	a, ok := mapped.(lane.Annotation)
+	if !ok {
+		return c.mapper.ToFHIR(mapped)
+	}
+	la, _ := local.(lane.Annotation)
+	img, err := c.cfg.Store.Record(ctx, lane.EntityImage, string(la.ImageID))
+	if err != nil {
+		return nil, fmt.Errorf("syncclient: read the annotated image: %w", err)
+	}
+	return c.mapper.Basic(a, fhir.ResourceTypeOf(img))
+}
+
+// patientOf returns the (local) patient a local record belongs to; for an
+// annotation, its image's patient. "" when unknown.
+func (c *Client) patientOf(ctx context.Context, rec any) lane.PatientID {
+	if a, ok := rec.(lane.Annotation); ok {
+		if img, err := c.cfg.Store.Record(ctx, lane.EntityImage, string(a.ImageID)); err == nil {
+			return fhir.PatientOf(img)
+		}
+	}
+	return fhir.PatientOf(rec)
 }

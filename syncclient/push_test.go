@@ -15,10 +15,7 @@ import (
 )
 
 func TestPushCreateWithProvenance(t *testing.T) {
-	for _, tc := range []struct {
-		name string
-		opts synctest.Options
-	}{{"transaction", synctest.Options{}}, {"plain REST", synctest.Options{NoTransactions: true}}} {
+	for _, tc := range serverModes {
 		t.Run(tc.name, func(t *testing.T) {
 			srv := newServer(t, tc.opts)
 			r := newLane(t, srv, "Lane 1", nil)

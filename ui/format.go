@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/examlane/examlane/lane"
+	"github.com/examlane/examlane/lane/auth"
 )
 
 // This file turns lane values and errors into the words the screens show.
@@ -179,6 +180,7 @@ func dateText(t time.Time, tz *time.Location) string {
 // shown.
 func errorText(err error) string {
 	var ne *lane.NotationError
+	var te *auth.ThrottleError
 	switch {
 	case err == nil:
 		return ""
@@ -188,6 +190,12 @@ func errorText(err error) string {
 		return "Too many wrong PINs. Sign in with your password and code."
 	case errors.Is(err, ErrNoPIN):
 		return "No PIN is set for this shift. Sign in with your password and code."
+	case errors.Is(err, auth.ErrOfflineExpired):
+		return "Offline sign-in expired: connect to the practice network to sign in."
+	case errors.Is(err, auth.ErrAccountLocked):
+		return "This account is locked after too many failed sign-ins. Ask an administrator to reset it, or sign in when the practice server is reachable."
+	case errors.As(err, &te):
+		return capitalize(te.Error()) + "."
 	case errors.Is(err, ErrBadCredentials):
 		return "Not accepted. Check the user name, password and code, and try again."
 	case errors.Is(err, lane.ErrBreakGlassRequired):

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/examlane/examlane/lane"
+	"github.com/examlane/examlane/lane/auth"
 )
 
 var (
@@ -153,6 +154,9 @@ func TestErrorText(t *testing.T) {
 		{lane.Invalidf("give a reason"), "Give a reason."},
 		{fmt.Errorf("keychain: %w", lane.ErrUnavailable), "Not reachable right now: keychain."},
 		{fmt.Errorf("sign in: %w", ErrPINLockedOut), "Too many wrong PINs. Sign in with your password and code."},
+		{fmt.Errorf("sign in: %w", auth.ErrOfflineExpired), "Offline sign-in expired: connect to the practice network to sign in."},
+		{fmt.Errorf("sign in: %w", auth.ErrAccountLocked), "This account is locked after too many failed sign-ins. Ask an administrator to reset it, or sign in when the practice server is reachable."},
+		{fmt.Errorf("sign in: %w", &auth.ThrottleError{RetryAfter: 4 * time.Second}), "Too many failed sign-ins: try again in 4 s."},
 		{errors.New("disk on fire"), "Something went wrong: disk on fire."},
 	}
 	for _, tt := range tests {

@@ -235,6 +235,12 @@ func printCommandHelp(w io.Writer, c *command, fs *flag.FlagSet) {
 		fs.PrintDefaults()
 		fs.SetOutput(io.Discard)
 	}
+	// A command that is also a group (e.g. "demo" and "demo totp") lists
+	// its subcommands too.
+	if len(children(c.Path)) > 0 {
+		fmt.Fprintln(w)
+		printCommandList(w, c.Path)
+	}
 }
 
 // stdEnv returns the environment of the running process.

@@ -23,13 +23,6 @@ import (
 	"path/filepath"
 	"strings"
 	"syscall"
-
-	"fyne.io/fyne/v2"
-	"fyne.io/fyne/v2/app"
-	"fyne.io/fyne/v2/theme"
-
-	"github.com/examlane/examlane/assets"
-	"github.com/examlane/examlane/ui"
 )
 
 // appID is the application's unique ID, as in FyneApp.toml. Fyne keys the
@@ -112,29 +105,5 @@ Global flags:
 // openDesktop runs the desktop app until its window is closed or ctx ends.
 // It must be called on the main goroutine.
 func openDesktop(ctx context.Context, e *env) error {
-	a := app.NewWithID(appID)
-	a.SetIcon(assets.Icon)
-	a.Settings().SetTheme(ui.NewTheme(theme.VariantDark))
-
-	w := a.NewWindow("Examlane")
-	shell := ui.NewShell(a, w)
-	shell.SetVersion(versionString() + " (" + commit + ")")
-	w.SetContent(shell.Content())
-	w.Resize(fyne.NewSize(1280, 800))
-	w.SetMaster()
-
-	// An interrupt or termination signal closes the app like the window's
-	// close button does.
-	stopped := make(chan struct{})
-	defer close(stopped)
-	go func() {
-		select {
-		case <-ctx.Done():
-			fyne.Do(a.Quit)
-		case <-stopped:
-		}
-	}()
-
-	w.ShowAndRun()
-	return nil
+	return runWindow(ctx, func(ctx context.Context) (*laneParts, error) { return buildLane(ctx, e) })
 }

@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net"
 	"os"
+	"path/filepath"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -30,7 +31,7 @@ type command struct {
 type opts struct {
 	data, tenant, name, location, laneName, laneID, addr, login, id string
 	hosts, roles, locations                                         list
-	demo                                                            bool
+	demo, passwordStdin                                             bool
 	patients, appointments, images                                  int
 	seed                                                            uint64
 }
@@ -48,8 +49,9 @@ func (e usageError) Error() string { return e.msg }
 
 func usagef(format string, args ...any) error { return usageError{fmt.Sprintf(format, args...)} }
 
-// cli is what commands write to.
+// cli is what commands read from and write to.
 type cli struct {
+	stdin          io.Reader
 	stdout, stderr io.Writer
 }
 
@@ -169,6 +171,12 @@ var commands = []*command{
 			fmt.Fprintf(c.stdout, "  locations %d, lanes %s\n  staff: %s\n", rep.Locations, strings.Join(rep.Lanes, ", "), strings.Join(roles, ", "))
 			fmt.Fprintf(c.stdout, "  patients %d, encounters %d, observations %d, prescriptions %d\n", rep.Patients, rep.Encounters, rep.Observations, rep.Prescriptions)
 			fmt.Fprintf(c.stdout, "  today's appointments %d\n  images: %d DICOM OP instances (ImagingStudy), %d JPEG photos (DocumentReference)\n", rep.Appointments, rep.DICOMInstances, rep.Photos)
+			accts, err := s.SeedDemoAccounts(ctx, o.tenant)
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(c.stdout, "  sign-in: %d demo accounts, password %q, codes from 'examlane demo totp LOGIN' (secrets in %s)\n",
+				len(accts.Accounts), server.DemoPassword, filepath.Join(o.data, server.DemoAccountsFile))
 			return nil
 		}),
 	},
@@ -255,8 +263,9 @@ var commands = []*command{
 			fs.StringVar(&o.name, "name", "", "display `name`, e.g. \"Sam Lee\"")
 			fs.Var(&o.roles, "role", "`role`: "+rolesText()+" (repeatable)")
 			fs.Var(&o.locations, "location", "Location `id or name` (repeatable)")
-			fs.StringVar(&o.login, "login", "", "sign-in `name` (optional)")
+			fs.StringVar(&o.login, "login", "", "sign-in `name`; with it the account gets a password and a TOTP secret")
 			fs.StringVar(&o.id, "id", "", "user `id` (default: a new one)")
+			fs.BoolVar(&o.passwordStdin, "password-stdin", false, "read the password from the first line of standard input (default: print a temporary one)")
 		},
 		run: withServer(func(ctx context.Context, c *cli, s *server.Server, o *opts, _ []string) error {
 			if err := need(o.tenant, "--tenant", o.name, "--name"); err != nil {
@@ -273,11 +282,75 @@ var commands = []*command{
 				}
 				u.Roles = append(u.Roles, role)
 			}
+			if o.passwordStdin && o.login == "" {
+				return usagef("user add: --password-stdin needs --login")
+			}
+			var password string
+			if o.passwordStdin {
+				var err error
+				if password, err = readPassword(c.stdin); err != nil {
+					return err
+				}
+			}
 			u, err := s.AddUser(ctx, u)
 			if err != nil {
 				return err
 			}
 			fmt.Fprintf(c.stdout, "added user %s (%s)\n", u.ID, u.Name)
+			if u.Login == "" {
+				fmt.Fprintln(c.stdout, "no --login: this account cannot sign in until it has one")
+				return nil
+			}
+			cr, err := s.SetCredentials(ctx, u.Tenant, u.ID, password)
+			if err != nil {
+				return fmt.Errorf("%w (the account was added without credentials: run practiced user reset --tenant %s --id %s)", err, u.Tenant, u.ID)
+			}
+			return printCredentials(c, cr)
+		}),
+	},
+	{
+		path: "user reset", summary: "give a staff account a new password and a new TOTP secret, and unlock it",
+		usage: "--data DIR --tenant T --id ID [--password-stdin]",
+		flags: func(fs *flag.FlagSet, o *opts) {
+			dataFlag(fs, o)
+			tenantFlag(fs, o)
+			fs.StringVar(&o.id, "id", "", "user `id` (see user list)")
+			fs.BoolVar(&o.passwordStdin, "password-stdin", false, "read the password from the first line of standard input (default: print a temporary one)")
+		},
+		run: withServer(func(ctx context.Context, c *cli, s *server.Server, o *opts, _ []string) error {
+			if err := need(o.tenant, "--tenant", o.id, "--id"); err != nil {
+				return err
+			}
+			var password string
+			if o.passwordStdin {
+				var err error
+				if password, err = readPassword(c.stdin); err != nil {
+					return err
+				}
+			}
+			cr, err := s.SetCredentials(ctx, o.tenant, o.id, password)
+			if err != nil {
+				return err
+			}
+			return printCredentials(c, cr)
+		}),
+	},
+	{
+		path: "user unlock", summary: "clear a staff account's failed sign-ins (lockout) without changing its credentials",
+		usage: "--data DIR --tenant T --id ID",
+		flags: func(fs *flag.FlagSet, o *opts) {
+			dataFlag(fs, o)
+			tenantFlag(fs, o)
+			fs.StringVar(&o.id, "id", "", "user `id` (see user list)")
+		},
+		run: withServer(func(ctx context.Context, c *cli, s *server.Server, o *opts, _ []string) error {
+			if err := need(o.tenant, "--tenant", o.id, "--id"); err != nil {
+				return err
+			}
+			if err := s.UnlockUser(ctx, o.tenant, o.id); err != nil {
+				return err
+			}
+			fmt.Fprintf(c.stdout, "unlocked user %s on the server (a lane that locked the account unlocks at the next online sign-in)\n", o.id)
 			return nil
 		}),
 	},
@@ -365,7 +438,12 @@ func withServer(fn func(ctx context.Context, c *cli, s *server.Server, o *opts, 
 
 // run executes one command line and returns the exit status.
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-	c := &cli{stdout: stdout, stderr: stderr}
+	return runIO(ctx, args, os.Stdin, stdout, stderr)
+}
+
+// runIO is run with standard input (for --password-stdin).
+func runIO(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	c := &cli{stdin: stdin, stdout: stdout, stderr: stderr}
 	cmd, rest := find(args)
 	if cmd == nil {
 		if len(args) == 0 || args[0] == "-h" || args[0] == "--help" || args[0] == "help" {

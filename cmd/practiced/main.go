@@ -11,7 +11,7 @@
 //	practiced serve --data DIR [--addr 127.0.0.1:8443]
 //	practiced enroll-code --data DIR --tenant T --location L --lane NAME
 //	practiced seed --demo --data DIR --tenant T
-//	practiced tenant add|list, lane list|revoke, user add|list|disable
+//	practiced tenant add|list, lane list|revoke, user add|list|reset|unlock|disable
 //
 // Every command takes --help. Bad usage exits 2, other failures exit 1.
 package main

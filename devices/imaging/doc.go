@@ -13,9 +13,11 @@
 // # DICOM
 //
 // Tags are read with github.com/suyashkumar/dicom after a structural
-// pre-scan of our own that checks every element length against the bytes
-// that contain it (the library allocates a value's declared length before
-// reading it). The pixel data is decoded here, not by the library:
+// pre-scan of our own, CheckDICOMStructure, that checks every element length
+// against the bytes that contain it (the library allocates a value's
+// declared length before reading it), the VRs, the file meta group and the
+// nesting; the practice server runs the same check on what lanes store. The
+// pixel data is decoded here, not by the library:
 //
 //   - native (uncompressed) little- or big-endian pixel data: monochrome 8
 //     or 16 bits allocated (rescaled, then windowed with the file's first

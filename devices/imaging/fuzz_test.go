@@ -16,7 +16,7 @@ import (
 func FuzzDecode(f *testing.F) {
 	f.Add([]byte("\x89PNG\r\n\x1a\n"))
 	f.Add([]byte("\xff\xd8\xff\xe0\x00\x10JFIF\x00"))
-	f.Add(append(make([]byte, 128), "DICM\x02\x00\x10\x00UI\x14\x001.2.840.10008.1.2.1\x00"...))
+	f.Add(append(make([]byte, 128), "DICM\x02\x00\x00\x00UL\x04\x00\x1c\x00\x00\x00\x02\x00\x10\x00UI\x14\x001.2.840.10008.1.2.1\x00"...))
 	d := imaging.New(imaging.Config{MaxPixels: 1 << 16})
 	f.Fuzz(func(t *testing.T, data []byte) {
 		got, err := d.Decode(data)

@@ -335,20 +335,28 @@ func (s *Simulator) faulty() bool {
 // exhausted reports whether Count measurements were sent.
 func (s *Simulator) exhausted() bool { return s.cfg.Count > 0 && s.seq >= s.cfg.Count }
 
-func (s *Simulator) sendSerial(ctx context.Context, in <-chan []byte) error {
+// next takes the next measurement from the source, numbers it and returns
+// the faults it goes out with; ok is false once Count were sent.
+func (s *Simulator) next() (m Measurement, f Faults, ok bool, err error) {
 	if s.exhausted() {
-		return nil
+		return m, f, false, nil
 	}
-	m, err := s.cfg.Source.Next()
-	if err != nil {
-		return err
+	if m, err = s.cfg.Source.Next(); err != nil {
+		return m, f, false, err
 	}
 	s.seq++
-	s.waitDSR(ctx)
-	f := s.cfg.Faults
-	if !s.faulty() {
-		f = Faults{}
+	if s.faulty() {
+		f = s.cfg.Faults
 	}
+	return m, f, true, nil
+}
+
+func (s *Simulator) sendSerial(ctx context.Context, in <-chan []byte) error {
+	m, f, ok, err := s.next()
+	if !ok {
+		return err
+	}
+	s.waitDSR(ctx)
 	ackNak := s.cfg.Profile.Handshake == profile.HandshakeACKNAK
 	for attempt := 1; attempt <= 1+s.cfg.Resends; attempt++ {
 		af := f
@@ -517,17 +525,9 @@ func sleep(ctx context.Context, d time.Duration) {
 // sendFile writes one export into the folder, slowly when Split or
 // DelayMidFrame ask for it (a copy in progress).
 func (s *Simulator) sendFile() error {
-	if s.exhausted() {
-		return nil
-	}
-	m, err := s.cfg.Source.Next()
-	if err != nil {
+	m, f, ok, err := s.next()
+	if !ok {
 		return err
-	}
-	s.seq++
-	f := s.cfg.Faults
-	if !s.faulty() {
-		f = Faults{}
 	}
 	name := m.Name
 	if name == "" {

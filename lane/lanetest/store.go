@@ -98,72 +98,41 @@ type info struct {
 func (s *Store) describe(rec any) (info, error) {
 	switch r := rec.(type) {
 	case lane.Patient:
-		if r.ID == "" && r.Version == 0 {
-			r.ID = lane.PatientID(lane.NewID())
-		}
+		newID(&r.ID, r.Version)
 		if err := r.Validate(); err != nil {
 			return info{}, err
 		}
 		return info{lane.EntityPatient, string(r.ID), r.Version, r.ID, r.Deleted,
 			func(v int64, now time.Time) any { r.Version, r.Updated, r.Deleted = v, now, false; return r }}, nil
 	case lane.Appointment:
-		if r.ID == "" && r.Version == 0 {
-			r.ID = lane.AppointmentID(lane.NewID())
-		}
+		newID(&r.ID, r.Version)
 		if r.PatientID == "" || r.Start.IsZero() || r.End.Before(r.Start) {
 			return info{}, lane.Invalidf("appointment: missing patient or times")
 		}
 		return info{lane.EntityAppointment, string(r.ID), r.Version, r.PatientID, r.Deleted,
 			func(v int64, now time.Time) any { r.Version, r.Updated, r.Deleted = v, now, false; return r }}, nil
 	case lane.Encounter:
-		if r.ID == "" && r.Version == 0 {
-			r.ID = lane.EncounterID(lane.NewID())
-		}
-		if r.PatientID == "" {
-			return info{}, lane.Invalidf("encounter: missing patient")
-		}
-		return info{lane.EntityEncounter, string(r.ID), r.Version, r.PatientID, r.Deleted,
-			func(v int64, now time.Time) any { r.Version, r.Updated, r.Deleted = v, now, false; return r }}, nil
+		newID(&r.ID, r.Version)
+		return owned(lane.EntityEncounter, "encounter", string(r.ID), r.Version, r.PatientID, r.Deleted,
+			func(v int64, now time.Time) any { r.Version, r.Updated, r.Deleted = v, now, false; return r })
 	case lane.Measurement:
-		if r.ID == "" && r.Version == 0 {
-			r.ID = lane.MeasurementID(lane.NewID())
-		}
-		if r.PatientID == "" {
-			return info{}, lane.Invalidf("measurement: missing patient")
-		}
-		return info{lane.EntityMeasurement, string(r.ID), r.Version, r.PatientID, r.Deleted,
-			func(v int64, now time.Time) any { r.Version, r.Deleted = v, false; return r }}, nil
+		newID(&r.ID, r.Version)
+		return owned(lane.EntityMeasurement, "measurement", string(r.ID), r.Version, r.PatientID, r.Deleted,
+			func(v int64, now time.Time) any { r.Version, r.Deleted = v, false; return r })
 	case lane.SpectacleRx:
-		if r.ID == "" && r.Version == 0 {
-			r.ID = lane.PrescriptionID(lane.NewID())
-		}
-		if r.PatientID == "" {
-			return info{}, lane.Invalidf("prescription: missing patient")
-		}
-		return info{lane.EntitySpectacleRx, string(r.ID), r.Version, r.PatientID, r.Deleted,
-			func(v int64, now time.Time) any { r.Version, r.Updated, r.Deleted = v, now, false; return r }}, nil
+		newID(&r.ID, r.Version)
+		return owned(lane.EntitySpectacleRx, "prescription", string(r.ID), r.Version, r.PatientID, r.Deleted,
+			func(v int64, now time.Time) any { r.Version, r.Updated, r.Deleted = v, now, false; return r })
 	case lane.ContactLensRx:
-		if r.ID == "" && r.Version == 0 {
-			r.ID = lane.PrescriptionID(lane.NewID())
-		}
-		if r.PatientID == "" {
-			return info{}, lane.Invalidf("contact lens prescription: missing patient")
-		}
-		return info{lane.EntityContactRx, string(r.ID), r.Version, r.PatientID, r.Deleted,
-			func(v int64, now time.Time) any { r.Version, r.Updated, r.Deleted = v, now, false; return r }}, nil
+		newID(&r.ID, r.Version)
+		return owned(lane.EntityContactRx, "contact lens prescription", string(r.ID), r.Version, r.PatientID, r.Deleted,
+			func(v int64, now time.Time) any { r.Version, r.Updated, r.Deleted = v, now, false; return r })
 	case lane.Image:
-		if r.ID == "" && r.Version == 0 {
-			r.ID = lane.ImageID(lane.NewID())
-		}
-		if r.PatientID == "" {
-			return info{}, lane.Invalidf("image: missing patient")
-		}
-		return info{lane.EntityImage, string(r.ID), r.Version, r.PatientID, r.Deleted,
-			func(v int64, now time.Time) any { r.Version, r.Deleted = v, false; return r }}, nil
+		newID(&r.ID, r.Version)
+		return owned(lane.EntityImage, "image", string(r.ID), r.Version, r.PatientID, r.Deleted,
+			func(v int64, now time.Time) any { r.Version, r.Deleted = v, false; return r })
 	case lane.Annotation:
-		if r.ID == "" && r.Version == 0 {
-			r.ID = lane.NewID()
-		}
+		newID(&r.ID, r.Version)
 		if r.ImageID == "" {
 			return info{}, lane.Invalidf("annotation: missing image")
 		}
@@ -177,60 +146,48 @@ func (s *Store) describe(rec any) (info, error) {
 	return info{}, fmt.Errorf("lanetest: unsupported record type %T: %w", rec, lane.ErrInvalid)
 }
 
-func decode(entity string, b []byte) (any, error) {
-	var v any
-	var err error
-	switch entity {
-	case lane.EntityPatient:
-		var r lane.Patient
-		err, v = json.Unmarshal(b, &r), &r
-	case lane.EntityAppointment:
-		var r lane.Appointment
-		err, v = json.Unmarshal(b, &r), &r
-	case lane.EntityEncounter:
-		var r lane.Encounter
-		err, v = json.Unmarshal(b, &r), &r
-	case lane.EntityMeasurement:
-		var r lane.Measurement
-		err, v = json.Unmarshal(b, &r), &r
-	case lane.EntitySpectacleRx:
-		var r lane.SpectacleRx
-		err, v = json.Unmarshal(b, &r), &r
-	case lane.EntityContactRx:
-		var r lane.ContactLensRx
-		err, v = json.Unmarshal(b, &r), &r
-	case lane.EntityImage:
-		var r lane.Image
-		err, v = json.Unmarshal(b, &r), &r
-	case lane.EntityAnnotation:
-		var r lane.Annotation
-		err, v = json.Unmarshal(b, &r), &r
-	default:
-		return nil, lane.Invalidf("unknown entity %q", entity)
+// newID gives a new record (no id, version 0) a fresh id.
+func newID[ID ~string](id *ID, version int64) {
+	if *id == "" && version == 0 {
+		*id = ID(lane.NewID())
 	}
-	if err != nil {
+}
+
+// owned describes a record that belongs to a patient; what names the record
+// in the error when the patient is missing.
+func owned(entity, what, id string, version int64, patient lane.PatientID, deleted bool, at func(int64, time.Time) any) (info, error) {
+	if patient == "" {
+		return info{}, lane.Invalidf("%s: missing patient", what)
+	}
+	return info{entity, id, version, patient, deleted, at}, nil
+}
+
+// decoders reads each entity's JSON document back into its record value.
+var decoders = map[string]func([]byte) (any, error){
+	lane.EntityPatient:     decodeAs[lane.Patient],
+	lane.EntityAppointment: decodeAs[lane.Appointment],
+	lane.EntityEncounter:   decodeAs[lane.Encounter],
+	lane.EntityMeasurement: decodeAs[lane.Measurement],
+	lane.EntitySpectacleRx: decodeAs[lane.SpectacleRx],
+	lane.EntityContactRx:   decodeAs[lane.ContactLensRx],
+	lane.EntityImage:       decodeAs[lane.Image],
+	lane.EntityAnnotation:  decodeAs[lane.Annotation],
+}
+
+func decodeAs[T any](b []byte) (any, error) {
+	var r T
+	if err := json.Unmarshal(b, &r); err != nil {
 		return nil, err
 	}
-	// Return the value, not the pointer.
-	switch r := v.(type) {
-	case *lane.Patient:
-		return *r, nil
-	case *lane.Appointment:
-		return *r, nil
-	case *lane.Encounter:
-		return *r, nil
-	case *lane.Measurement:
-		return *r, nil
-	case *lane.SpectacleRx:
-		return *r, nil
-	case *lane.ContactLensRx:
-		return *r, nil
-	case *lane.Image:
-		return *r, nil
-	case *lane.Annotation:
-		return *r, nil
+	return r, nil
+}
+
+func decode(entity string, b []byte) (any, error) {
+	d, ok := decoders[entity]
+	if !ok {
+		return nil, lane.Invalidf("unknown entity %q", entity)
 	}
-	return nil, nil
+	return d(b)
 }
 
 type mode int
@@ -289,26 +246,35 @@ func (s *Store) save(in info, m mode, by lane.Actor, serverVersion string, actio
 	}
 	switch m {
 	case modeLocal:
-		s.enqueue(in.entity, in.id, op, ver, s.refs[in.entity+"\x00"+in.id].version, in.patient, by)
+		s.enqueue(in.entity, in.id, op, ver, s.refs[refKey(in.entity, in.id)].version, in.patient, by)
 	case modeRemote:
-		r := s.refs[in.entity+"\x00"+in.id]
-		if r.serverID == "" {
-			r.serverID = in.id
-		}
-		r.version = serverVersion
-		s.refs[in.entity+"\x00"+in.id] = r
+		s.setRef(in.entity, in.id, "", serverVersion)
 	case modeResolve:
-		r := s.refs[in.entity+"\x00"+in.id]
-		if r.serverID == "" {
-			r.serverID = in.id
-		}
-		r.version = serverVersion
-		s.refs[in.entity+"\x00"+in.id] = r
+		s.setRef(in.entity, in.id, "", serverVersion)
 		s.enqueue(in.entity, in.id, lane.OpUpdate, ver, serverVersion, in.patient, by)
 	}
 	s.appendAudit(lane.AuditEvent{User: by.User, Role: by.PrimaryRole(), Lane: by.Lane, PatientID: in.patient, Action: act,
 		Entity: in.entity + "/" + in.id, Outcome: lane.OutcomeSuccess, Reason: by.Reason, Detail: fmt.Sprintf("version %d", ver)})
 	return rec, nil
+}
+
+// refKey is the key of s.refs.
+func refKey(entity, id string) string { return entity + "\x00" + id }
+
+// setRef records that the server holds a record at serverVersion, under
+// serverID when given, else under the id it already has (the local id until
+// the server names another). Caller holds s.mu.
+func (s *Store) setRef(entity, id, serverID, serverVersion string) {
+	k := refKey(entity, id)
+	r := s.refs[k]
+	switch {
+	case serverID != "":
+		r.serverID = serverID
+	case r.serverID == "":
+		r.serverID = id
+	}
+	r.version = serverVersion
+	s.refs[k] = r
 }
 
 func (s *Store) enqueue(entity, id string, op lane.OutboxOp, ver int64, base string, patient lane.PatientID, by lane.Actor) {
@@ -344,12 +310,7 @@ func (s *Store) remove(entity, id string, expect int64, m mode, by lane.Actor, s
 	cur, ok := s.recs[entity][id]
 	if !ok || cur.deleted {
 		if m == modeRemote {
-			r := s.refs[entity+"\x00"+id]
-			if r.serverID == "" {
-				r.serverID = id
-			}
-			r.version = serverVersion
-			s.refs[entity+"\x00"+id] = r
+			s.setRef(entity, id, "", serverVersion)
 			return nil
 		}
 		return fmt.Errorf("%s %s: %w", entity, id, lane.ErrNotFound)
@@ -367,14 +328,9 @@ func (s *Store) remove(entity, id string, expect int64, m mode, by lane.Actor, s
 	s.tombstones = append(s.tombstones, Tombstone{Entity: entity, ID: id, Version: ver, By: by.User, At: s.clock.Now(), Reason: by.Reason, Prior: cur.doc})
 	s.recs[entity][id] = &frec{version: ver, deleted: true, patient: cur.patient, doc: nd}
 	if m == modeLocal {
-		s.enqueue(entity, id, lane.OpDelete, ver, s.refs[entity+"\x00"+id].version, cur.patient, by)
+		s.enqueue(entity, id, lane.OpDelete, ver, s.refs[refKey(entity, id)].version, cur.patient, by)
 	} else {
-		r := s.refs[entity+"\x00"+id]
-		if r.serverID == "" {
-			r.serverID = id
-		}
-		r.version = serverVersion
-		s.refs[entity+"\x00"+id] = r
+		s.setRef(entity, id, "", serverVersion)
 	}
 	s.appendAudit(lane.AuditEvent{User: by.User, Role: by.PrimaryRole(), Lane: by.Lane, PatientID: cur.patient, Action: lane.AuditDelete,
 		Entity: entity + "/" + id, Reason: by.Reason, Detail: fmt.Sprintf("deleted at version %d", ver)})
@@ -583,7 +539,7 @@ func (s *Store) SaveSpectacleRx(_ context.Context, by lane.Actor, rx lane.Specta
 	return saveLocal[lane.SpectacleRx](s, by, rx, nil)
 }
 
-// SaveContactLensRx stores a contact lens prescription (as localdb.DB does).
+// SaveContactLensRx implements lane.Store.
 func (s *Store) SaveContactLensRx(_ context.Context, by lane.Actor, rx lane.ContactLensRx) (lane.ContactLensRx, error) {
 	return saveLocal[lane.ContactLensRx](s, by, rx, nil)
 }
@@ -746,18 +702,12 @@ func (s *Store) Chart(ctx context.Context, id lane.PatientID) (lane.Chart, error
 	c.Prescriptions = list(s, lane.EntitySpectacleRx, func(r lane.SpectacleRx) bool { return r.PatientID == id })
 	sort.Slice(c.Prescriptions, func(i, j int) bool {
 		a, b := c.Prescriptions[i], c.Prescriptions[j]
-		if a.Issued != b.Issued {
-			return b.Issued.Before(a.Issued)
-		}
-		return a.ID < b.ID
+		return issuedBefore(a.Issued, b.Issued, a.ID, b.ID)
 	})
 	c.ContactLenses = list(s, lane.EntityContactRx, func(r lane.ContactLensRx) bool { return r.PatientID == id })
 	sort.Slice(c.ContactLenses, func(i, j int) bool {
 		a, b := c.ContactLenses[i], c.ContactLenses[j]
-		if a.Issued != b.Issued {
-			return b.Issued.Before(a.Issued)
-		}
-		return a.ID < b.ID
+		return issuedBefore(a.Issued, b.Issued, a.ID, b.ID)
 	})
 	c.Images = list(s, lane.EntityImage, func(m lane.Image) bool { return m.PatientID == id })
 	sort.Slice(c.Images, func(i, j int) bool {
@@ -768,6 +718,15 @@ func (s *Store) Chart(ctx context.Context, id lane.PatientID) (lane.Chart, error
 		return a.ID < b.ID
 	})
 	return c, nil
+}
+
+// issuedBefore orders prescriptions as the chart lists them: newest issue
+// first, then by id.
+func issuedBefore(a, b lane.Date, aID, bID lane.PrescriptionID) bool {
+	if a != b {
+		return b.Before(a)
+	}
+	return aID < bID
 }
 
 // Audit implements lane.Store.
@@ -880,14 +839,7 @@ func (s *Store) MarkPushed(_ context.Context, seq int64, serverID, serverVersion
 	}
 	e := s.outbox[i].e
 	s.outbox = append(s.outbox[:i], s.outbox[i+1:]...)
-	r := s.refs[e.Entity+"\x00"+e.ID]
-	if serverID != "" {
-		r.serverID = serverID
-	} else if r.serverID == "" {
-		r.serverID = e.ID
-	}
-	r.version = serverVersion
-	s.refs[e.Entity+"\x00"+e.ID] = r
+	s.setRef(e.Entity, e.ID, serverID, serverVersion)
 	return nil
 }
 
@@ -911,7 +863,7 @@ func (s *Store) MarkAttempt(_ context.Context, seq int64, errText string) error 
 func (s *Store) ServerRef(_ context.Context, entity, localID string) (string, string, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	r := s.refs[entity+"\x00"+localID]
+	r := s.refs[refKey(entity, localID)]
 	return r.serverID, r.version, nil
 }
 
@@ -963,9 +915,7 @@ func (s *Store) ApplyRemote(_ context.Context, rec any, serverID, serverVersion 
 		return err
 	}
 	if serverID != "" {
-		r := s.refs[in.entity+"\x00"+in.id]
-		r.serverID = serverID
-		s.refs[in.entity+"\x00"+in.id] = r
+		s.setRef(in.entity, in.id, serverID, serverVersion)
 	}
 	return nil
 }

@@ -317,6 +317,47 @@ func RunStoreSuite(t *testing.T, newStore func(t *testing.T) lane.Store) {
 		mustErr(t, "chart of unknown", err, lane.ErrNotFound)
 	})
 
+	t.Run("ContactLensRx", func(t *testing.T) {
+		s := newStore(t)
+		p := must[lane.Patient](t, "patient")(s.SavePatient(ctx, Tech, SyntheticPatient("Lenz", "L-1")))
+		e := must[lane.Encounter](t, "encounter")(s.SaveEncounter(ctx, OD, lane.Encounter{PatientID: p.ID, Start: T0}))
+		rx := lane.ContactLensRx{PatientID: p.ID, EncounterID: e.ID, Issued: lane.DateOf(T0), Prescriber: OD.User,
+			Right: lane.ContactLens{Brand: "Example Daily", BaseCurve: 860, Diameter: 1420, Power: lane.Refraction{Sphere: -2500}},
+			Left:  lane.ContactLens{Brand: "Example Toric", BaseCurve: 870, Diameter: 1450, Power: lane.Refraction{Sphere: -2000, Cylinder: -750, Axis: 10}}}
+		cl := must[lane.ContactLensRx](t, "create")(s.SaveContactLensRx(ctx, OD, rx))
+		if cl.ID == "" || cl.Version != 1 {
+			t.Fatalf("created contact lens rx id=%q version=%d, want an id and version 1", cl.ID, cl.Version)
+		}
+		cl.Left.Power.Sphere = -1750
+		cl2 := must[lane.ContactLensRx](t, "update")(s.SaveContactLensRx(ctx, OD, cl))
+		if cl2.Version != 2 || cl2.Left.Power.Sphere != -1750 {
+			t.Errorf("updated rx version=%d left sphere=%d, want 2 and -1750", cl2.Version, cl2.Left.Power.Sphere)
+		}
+		_, err := s.SaveContactLensRx(ctx, OD, cl) // stale version 1
+		mustErr(t, "stale save", err, lane.ErrConflict)
+		orphan := rx
+		orphan.PatientID = ""
+		_, err = s.SaveContactLensRx(ctx, OD, orphan)
+		mustErr(t, "no patient", err, lane.ErrInvalid)
+		_, err = s.SaveContactLensRx(ctx, lane.Actor{}, rx)
+		mustErr(t, "no actor", err, lane.ErrInvalid)
+
+		ch := must[lane.Chart](t, "chart")(s.Chart(ctx, p.ID))
+		sameJSON(t, "chart contact lenses", ch.ContactLenses, []lane.ContactLensRx{cl2})
+		if len(ch.Prescriptions) != 0 {
+			t.Errorf("chart spectacle prescriptions = %+v, want none (a contact lens rx is not one)", ch.Prescriptions)
+		}
+		creates := 0
+		for _, ev := range must[[]lane.AuditEvent](t, "audit")(s.ListAudit(ctx, lane.AuditFilter{PatientID: p.ID, User: OD.User})) {
+			if ev.Action == lane.AuditCreate || ev.Action == lane.AuditUpdate {
+				creates++
+			}
+		}
+		if creates != 3 { // encounter, rx, rx update
+			t.Errorf("create/update audit events by the optometrist = %d, want 3", creates)
+		}
+	})
+
 	t.Run("Audit", func(t *testing.T) {
 		s := newStore(t)
 		p := must[lane.Patient](t, "patient")(s.SavePatient(ctx, Tech, SyntheticPatient("Eads", "E-1")))

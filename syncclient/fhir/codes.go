@@ -45,7 +45,13 @@ const (
 	SystemAudit     = "https://examlane.org/fhir/CodeSystem/audit-action"
 	SystemLensType  = "https://examlane.org/fhir/CodeSystem/lens-type"
 	SystemDistance  = "https://examlane.org/fhir/CodeSystem/distance"
+	// SystemResource names what a Basic resource holds (CodeAnnotation).
+	SystemResource = "https://examlane.org/fhir/CodeSystem/resource"
 )
+
+// CodeAnnotation is the SystemResource code of a Basic holding an image
+// annotation.
+const CodeAnnotation = "annotation"
 
 // Extension URLs. Every one is Examlane's; a foreign server keeps them as it
 // keeps any extension.
@@ -92,6 +98,10 @@ const (
 	ExtInstrument     = extBase + "instrument"
 	ExtSize           = extBase + "size"
 	ExtDeleted        = extBase + "deleted"
+	ExtAnnotKind      = extBase + "annotation-kind"
+	ExtAnnotPoints    = extBase + "annotation-points" // compact JSON [[x,y],...]
+	ExtAnnotText      = extBase + "annotation-text"
+	ExtAnnotatedAt    = extBase + "annotated-at" // the instant; Basic.created is a date in R4
 )
 
 // Verified laterality codes (SNOMED CT body structures, sync.md §1.2).

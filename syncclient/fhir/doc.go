@@ -29,6 +29,10 @@
 //	lane.ContactLensRx  VisionPrescription: product contact, backCurve, diameter, brand
 //	lane.Image          DICOM: ImagingStudy (one series, one instance, modality OP);
 //	                    photo: DocumentReference + Binary (Media accepted on pull)
+//	lane.Annotation     Basic: code https://examlane.org/fhir/CodeSystem/resource|annotation,
+//	                    subject the image's DocumentReference or ImagingStudy, author
+//	                    Practitioner, created (a date in R4); the instant, kind, points
+//	                    (compact JSON [[x,y],...]), text and deleted marker as extensions
 //	lane.AuditEvent     AuditEvent: type DCM 110100/110106/110110/110113/110114, subtype the
 //	                    lane action, action C/R/U/D/E, agent, source, entities
 //	(a pushed change)   Provenance: target, author Practitioner, performer Device (the lane)

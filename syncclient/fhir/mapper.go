@@ -14,7 +14,7 @@ import (
 //
 // A lane record is always a value, never a pointer: lane.Patient,
 // lane.Appointment, lane.Encounter, lane.Measurement, lane.SpectacleRx,
-// lane.ContactLensRx, lane.Image or lane.AuditEvent.
+// lane.ContactLensRx, lane.Image, lane.Annotation or lane.AuditEvent.
 type Mapper struct {
 	// MRNSystem is the identifier system of the practice's medical record
 	// numbers; DefaultMRNSystem when empty.
@@ -31,7 +31,9 @@ func (m Mapper) mrnSystem() string {
 // ToFHIR maps a lane record to its FHIR resource. The resource has no id or
 // meta: the caller sets the server id when it updates. lane.Image maps to an
 // ImagingStudy when its media type is application/dicom and to a
-// DocumentReference otherwise.
+// DocumentReference otherwise. A lane.Annotation needs the resource type of
+// its image, which the annotation does not carry: map it with Basic (ToFHIR
+// refuses it with ErrUnsupported).
 func (m Mapper) ToFHIR(rec any) (Resource, error) {
 	switch r := rec.(type) {
 	case lane.Patient:
@@ -53,6 +55,8 @@ func (m Mapper) ToFHIR(rec any) (Resource, error) {
 		return m.DocumentReference(r, ""), nil
 	case lane.AuditEvent:
 		return m.AuditEvent(r), nil
+	case lane.Annotation:
+		return nil, fmt.Errorf("fhir: map lane.Annotation without its image's type (use Mapper.Basic): %w", ErrUnsupported)
 	}
 	return nil, fmt.Errorf("fhir: map %T: %w", rec, ErrUnsupported)
 }
@@ -82,6 +86,8 @@ func (m Mapper) FromFHIR(res Resource) (any, error) {
 		return m.ImageFromImagingStudy(r)
 	case *AuditEvent:
 		return m.AuditEventFrom(r)
+	case *Basic:
+		return m.AnnotationFrom(r)
 	}
 	return nil, fmt.Errorf("fhir: %s: %w", res.base().ResourceType, ErrUnsupported)
 }
@@ -90,7 +96,7 @@ func (m Mapper) FromFHIR(res Resource) (any, error) {
 var ResourceTypes = []string{
 	"Patient", "Appointment", "Encounter", "Observation", "VisionPrescription",
 	"Practitioner", "PractitionerRole", "Location", "Device", "DocumentReference",
-	"Binary", "Media", "ImagingStudy", "AuditEvent", "Provenance",
+	"Binary", "Media", "ImagingStudy", "AuditEvent", "Provenance", "Basic",
 }
 
 // Decode parses one resource's JSON into its typed struct. It returns an
@@ -135,6 +141,8 @@ func Decode(raw []byte) (Resource, error) {
 		res = &AuditEvent{}
 	case "Provenance":
 		res = &Provenance{}
+	case "Basic":
+		res = &Basic{}
 	case "":
 		return nil, invalidf("resource without resourceType")
 	default:
@@ -190,7 +198,7 @@ func EntityOf(rec any) (entity, id string, ok bool) {
 }
 
 // ResourceTypeOf returns the FHIR resource type a lane record is written as,
-// or "" when it has none (annotations).
+// or "" for values that are not lane records.
 func ResourceTypeOf(rec any) string {
 	switch r := rec.(type) {
 	case lane.Patient:
@@ -208,6 +216,8 @@ func ResourceTypeOf(rec any) string {
 			return "ImagingStudy"
 		}
 		return "DocumentReference"
+	case lane.Annotation:
+		return "Basic"
 	case lane.AuditEvent:
 		return "AuditEvent"
 	}

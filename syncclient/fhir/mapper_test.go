@@ -25,23 +25,30 @@ func TestRoundTrip(t *testing.T) {
 			if err != nil {
 				t.Fatalf("ToFHIR: %v", err)
 			}
-			raw, err := Marshal(res)
-			if err != nil {
-				t.Fatal(err)
-			}
-			back, err := Decode(raw)
-			if err != nil {
-				t.Fatalf("Decode: %v", err)
-			}
-			got, err := m.FromFHIR(back)
-			if err != nil {
-				t.Fatalf("FromFHIR: %v", err)
-			}
-			if !reflect.DeepEqual(got, rec) {
+			if got := readBack(t, m, res); !reflect.DeepEqual(got, rec) {
 				t.Errorf("round trip changed the record\n got %+v\nwant %+v", got, rec)
 			}
 		})
 	}
+}
+
+// readBack encodes res, decodes the JSON and maps it back to a lane
+// record, failing the test on any error.
+func readBack(t *testing.T, m Mapper, res Resource) any {
+	t.Helper()
+	raw, err := Marshal(res)
+	if err != nil {
+		t.Fatal(err)
+	}
+	back, err := Decode(raw)
+	if err != nil {
+		t.Fatalf("Decode: %v\n%s", err, raw)
+	}
+	got, err := m.FromFHIR(back)
+	if err != nil {
+		t.Fatalf("FromFHIR: %v\n%s", err, raw)
+	}
+	return got
 }
 
 // TestGolden compares the FHIR JSON of every sample with testdata/golden.
@@ -53,25 +60,32 @@ func TestGolden(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			got, err := json.MarshalIndent(res, "", "  ")
-			if err != nil {
-				t.Fatal(err)
-			}
-			got = append(got, '\n')
-			path := filepath.Join("testdata", "golden", name+".json")
-			if *update {
-				if err := os.WriteFile(path, got, 0o644); err != nil {
-					t.Fatal(err)
-				}
-			}
-			want, err := os.ReadFile(path)
-			if err != nil {
-				t.Fatalf("%v (run go test -run TestGolden -update to create it)", err)
-			}
-			if !bytes.Equal(got, want) {
-				t.Errorf("%s differs from the mapping's output:\n%s", path, got)
-			}
+			checkGolden(t, name, res)
 		})
+	}
+}
+
+// checkGolden compares res as indented JSON with testdata/golden/name.json
+// (rewriting it with -update).
+func checkGolden(t *testing.T, name string, res Resource) {
+	t.Helper()
+	got, err := json.MarshalIndent(res, "", "  ")
+	if err != nil {
+		t.Fatal(err)
+	}
+	got = append(got, '\n')
+	path := filepath.Join("testdata", "golden", name+".json")
+	if *update {
+		if err := os.WriteFile(path, got, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatalf("%v (run go test -run TestGolden -update to create it)", err)
+	}
+	if !bytes.Equal(got, want) {
+		t.Errorf("%s differs from the mapping's output:\n%s", path, got)
 	}
 }
 

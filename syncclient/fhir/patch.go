@@ -29,6 +29,7 @@ var owned = map[string][]string{
 		"numberOfInstances", "series", "contained", "extension"},
 	"AuditEvent": {"type", "subtype", "action", "recorded", "outcome", "purposeOfEvent", "agent", "source",
 		"entity", "extension"},
+	"Basic": {"identifier", "code", "subject", "created", "author", "extension"},
 }
 
 // element keys the lane models inside the one array element it reads back

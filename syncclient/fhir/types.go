@@ -379,6 +379,18 @@ type ImagingStudy struct {
 	Series            []ImagingSeries   `json:"series,omitempty"`
 }
 
+// Basic is a FHIR Basic: a record R4 has no resource for. The lane writes
+// its image annotations as Basic (code SystemResource|CodeAnnotation).
+// Created is a date in R4, not a dateTime.
+type Basic struct {
+	Base
+	Identifier []Identifier    `json:"identifier,omitempty"`
+	Code       CodeableConcept `json:"code"`
+	Subject    *Reference      `json:"subject,omitempty"`
+	Created    string          `json:"created,omitempty"`
+	Author     *Reference      `json:"author,omitempty"`
+}
+
 // AuditAgent is an actor of an AuditEvent.
 type AuditAgent struct {
 	Type      *CodeableConcept  `json:"type,omitempty"`

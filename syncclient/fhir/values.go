@@ -244,6 +244,8 @@ func LaneID(res Resource) string {
 		return identifierValue(r.Identifier, SystemLaneID)
 	case *Device:
 		return identifierValue(r.Identifier, SystemLaneID)
+	case *Basic:
+		return identifierValue(r.Identifier, SystemLaneID)
 	}
 	return ""
 }

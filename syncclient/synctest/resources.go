@@ -38,6 +38,7 @@ type index struct {
 	identifiers map[string]bool // system|value
 	tags        map[string]bool // system|code
 	patients    map[string]bool // ids of Patient references
+	subject     string          // the subject reference as Type/id (any type)
 	locations   map[string]bool // ids of Location references (Appointment actors)
 	start       time.Time       // Appointment.start
 	changeID    string
@@ -86,6 +87,13 @@ func buildIndex(obj jsonObj) index {
 	for _, k := range []string{"subject", "patient"} {
 		if id := refID(obj[k], "Patient"); id != "" {
 			ix.patients[id] = true
+		}
+	}
+	if m, ok := obj["subject"].(jsonObj); ok {
+		ref, _ := m["reference"].(string)
+		ref, _, _ = strings.Cut(ref, "/_history/")
+		if parts := strings.Split(ref, "/"); len(parts) >= 2 {
+			ix.subject = strings.Join(parts[len(parts)-2:], "/")
 		}
 	}
 	if parts, ok := obj["participant"].([]any); ok {
@@ -339,8 +347,24 @@ func (s *Server) searchLocked(typ string, q url.Values) ([]*resource, *httpErr) 
 			case "_tag":
 				preds = append(preds, func(_ *resource, v *version) bool { return v.idx.tags[val] })
 			case "patient", "subject":
-				id := strings.TrimPrefix(val, "Patient/")
-				preds = append(preds, func(_ *resource, v *version) bool { return v.idx.patients[id] })
+				// a comma-separated list; subject also names non-patient
+				// subjects (Basic?subject=ImagingStudy/<id>)
+				pats, subjects := map[string]bool{}, map[string]bool{}
+				for _, ref := range strings.Split(val, ",") {
+					if id, ok := strings.CutPrefix(ref, "Patient/"); ok || !strings.Contains(ref, "/") {
+						pats[id] = true
+					} else if k == "subject" {
+						subjects[ref] = true
+					}
+				}
+				preds = append(preds, func(_ *resource, v *version) bool {
+					for id := range v.idx.patients {
+						if pats[id] {
+							return true
+						}
+					}
+					return subjects[v.idx.subject]
+				})
 			case "actor":
 				id := strings.TrimPrefix(val, "Location/")
 				preds = append(preds, func(_ *resource, v *version) bool { return v.idx.locations[id] })

@@ -230,31 +230,23 @@ func (s *keyScanner) simpleKey() (string, bool) {
 func (s *keyScanner) value(path string, depth int) {
 	s.skipBlanks()
 	switch s.peek() {
-	case '"':
-		if strings.HasPrefix(s.src[s.i:], `"""`) {
-			s.multiline(`"""`, true)
+	case '"', '\'':
+		// A basic string ("…") has backslash escapes, a literal one ('…')
+		// none.
+		q := s.peek()
+		escapes := q == '"'
+		if triple := strings.Repeat(string(q), 3); strings.HasPrefix(s.src[s.i:], triple) {
+			s.multiline(triple, escapes)
 			return
 		}
 		s.i++
-		for !s.eof() && s.peek() != '"' && s.peek() != '\n' {
-			if s.peek() == '\\' && s.i+1 < len(s.src) && s.src[s.i+1] != '\n' {
+		for !s.eof() && s.peek() != q && s.peek() != '\n' {
+			if escapes && s.peek() == '\\' && s.i+1 < len(s.src) && s.src[s.i+1] != '\n' {
 				s.i++
 			}
 			s.i++
 		}
-		if s.peek() == '"' {
-			s.i++
-		}
-	case '\'':
-		if strings.HasPrefix(s.src[s.i:], `'''`) {
-			s.multiline(`'''`, false)
-			return
-		}
-		s.i++
-		for !s.eof() && s.peek() != '\'' && s.peek() != '\n' {
-			s.i++
-		}
-		if s.peek() == '\'' {
+		if s.peek() == q {
 			s.i++
 		}
 	case '[':

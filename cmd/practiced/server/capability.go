@@ -20,9 +20,13 @@ func (s *Server) capability(w http.ResponseWriter, r *http.Request) {
 		params := append([]any{}, common...)
 		info := typeInfos[t]
 		if len(info.patient) > 0 {
-			params = append(params,
-				sp("patient", "reference", "Patient/<id> or <id>; comma-separated list allowed"),
-				sp("subject", "reference", "alias of patient"))
+			params = append(params, sp("patient", "reference", "Patient/<id> or <id>; comma-separated list allowed"))
+			if len(info.subject) == 0 {
+				params = append(params, sp("subject", "reference", "alias of patient"))
+			}
+		}
+		if len(info.subject) > 0 {
+			params = append(params, sp("subject", "reference", "the subject, of any type, <Type>/<id>; comma-separated list allowed"))
 		}
 		if len(info.date) > 0 {
 			params = append(params, sp("date", "date", "the resource's main date; eq, gt, ge, lt, le"))

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
+	"strconv"
 	"sync"
 	"time"
 
@@ -13,7 +14,13 @@ import (
 )
 
 // schemaVersion is the version of the schema below, kept in meta.
-const schemaVersion = "1"
+const schemaVersion = "2"
+
+// upgrades bring an older database to the next version: upgrades[v] runs on
+// a database of version v (in one transaction with the version bump).
+var upgrades = map[string][]string{
+	"1": authSchema, // sign-in: credentials state and login attempts
+}
 
 // schema is the whole database. Timestamps are Unix milliseconds (UTC).
 //
@@ -133,6 +140,30 @@ var schema = []string{
 	`CREATE INDEX IF NOT EXISTS dicom_patient ON dicom_instances(tenant, patient_id)`,
 }
 
+// authSchema is the sign-in state added in schema version 2. staff keeps
+// the password hash (PHC string) and the sealed TOTP secret; staff_auth
+// the last accepted TOTP step (replay protection) and whether the password
+// is a temporary one; login_attempts the consecutive failures per typed
+// login (known or not, so that lockout answers never reveal which logins
+// exist).
+var authSchema = []string{
+	`CREATE TABLE IF NOT EXISTS staff_auth(
+		tenant TEXT NOT NULL,
+		id TEXT NOT NULL,
+		totp_last_step INTEGER NOT NULL DEFAULT 0,
+		temporary INTEGER NOT NULL DEFAULT 0,
+		changed INTEGER NOT NULL,
+		PRIMARY KEY(tenant, id),
+		FOREIGN KEY(tenant, id) REFERENCES staff(tenant, id))`,
+	`CREATE TABLE IF NOT EXISTS login_attempts(
+		tenant TEXT NOT NULL,
+		login TEXT NOT NULL,
+		failures INTEGER NOT NULL,
+		last_failure INTEGER NOT NULL,
+		locked INTEGER NOT NULL DEFAULT 0,
+		PRIMARY KEY(tenant, login))`,
+}
+
 // dbFile is the database's file name inside the data directory.
 const dbFile = "practiced.db"
 
@@ -198,8 +229,16 @@ func (s *store) migrate(ctx context.Context, create bool) error {
 		if err != nil {
 			return fmt.Errorf("open database: not a practiced database (run practiced init): %w", err)
 		}
-		if v != schemaVersion {
-			return fmt.Errorf("open database: schema version %s, this practiced knows %s", v, schemaVersion)
+		for v != schemaVersion {
+			steps, ok := upgrades[v]
+			if !ok {
+				return fmt.Errorf("open database: schema version %s, this practiced knows %s", v, schemaVersion)
+			}
+			next, err := s.upgrade(ctx, v, steps)
+			if err != nil {
+				return err
+			}
+			v = next
 		}
 		return nil
 	}
@@ -208,7 +247,7 @@ func (s *store) migrate(ctx context.Context, create bool) error {
 		return fmt.Errorf("create schema: %w", err)
 	}
 	defer tx.Rollback()
-	for _, q := range schema {
+	for _, q := range append(append([]string(nil), schema...), authSchema...) {
 		if _, err := tx.ExecContext(ctx, q); err != nil {
 			return fmt.Errorf("create schema: %w", err)
 		}
@@ -217,6 +256,30 @@ func (s *store) migrate(ctx context.Context, create bool) error {
 		return fmt.Errorf("create schema: %w", err)
 	}
 	return tx.Commit()
+}
+
+// upgrade runs the statements that take a database from version v to the
+// next one and records the new version, in one transaction.
+func (s *store) upgrade(ctx context.Context, v string, steps []string) (string, error) {
+	n, err := strconv.Atoi(v)
+	if err != nil {
+		return v, fmt.Errorf("open database: schema version %q", v)
+	}
+	next := strconv.Itoa(n + 1)
+	tx, err := s.w.BeginTx(ctx, nil)
+	if err != nil {
+		return v, fmt.Errorf("upgrade schema: %w", err)
+	}
+	defer tx.Rollback()
+	for _, q := range steps {
+		if _, err := tx.ExecContext(ctx, q); err != nil {
+			return v, fmt.Errorf("upgrade schema %s→%s: %w", v, next, err)
+		}
+	}
+	if _, err := tx.ExecContext(ctx, `UPDATE meta SET value=? WHERE key='schema' AND value=?`, next, v); err != nil {
+		return v, fmt.Errorf("upgrade schema: %w", err)
+	}
+	return next, tx.Commit()
 }
 
 // Close closes both pools, checkpointing the WAL first.

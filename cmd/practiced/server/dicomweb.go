@@ -108,6 +108,10 @@ func (s *Server) stow(w http.ResponseWriter, r *http.Request, study string) {
 		return
 	}
 	id := callerOf(r.Context())
+	if err := s.allowCapture(r.Context()); err != nil {
+		s.writeError(w, r, err)
+		return
+	}
 	mr := multipart.NewReader(http.MaxBytesReader(w, r.Body, maxStowBytes), params["boundary"])
 	var ok, failed []any
 	for {

@@ -13,8 +13,9 @@
 //
 // FHIR resources are kept generically: the JSON document as received (plus
 // meta.versionId and meta.lastUpdated) with a few extracted search columns
-// (identifiers, patient reference, date, Appointment actors). The typed
-// lane ↔ FHIR mapping lives in the lane's sync client, not here.
+// (identifiers, patient reference, date, Appointment actors, the subjects
+// of Basic, which holds the lanes' image annotations). The typed lane ↔ FHIR
+// mapping lives in the lane's sync client, not here.
 //
 // Faults lets in-process end-to-end tests make the server fail on purpose
 // (down, 500s, delays, a connection cut after commit, duplicate delivery).

@@ -54,7 +54,7 @@ func statusOf(err error) (int, string) {
 		return http.StatusPreconditionRequired, "required"
 	case errors.Is(err, lane.ErrInvalid):
 		return http.StatusBadRequest, "invalid"
-	case errors.Is(err, errNoIdentity):
+	case errors.Is(err, errNoIdentity), errors.Is(err, errBadToken):
 		return http.StatusUnauthorized, "login"
 	case errors.Is(err, lane.ErrForbidden):
 		return http.StatusForbidden, "forbidden"

@@ -43,6 +43,9 @@ type writeCtx struct {
 	// patientRefs are "Patient/<id>" references written in this
 	// transaction; they must resolve in the tenant before commit.
 	patientRefs map[string]bool
+	// who is the caller; its roles are checked on every write when it
+	// carries a user token (authz.go).
+	who identity
 }
 
 // exec runs a statement, preparing it once per transaction.
@@ -88,7 +91,7 @@ func (w *writeCtx) finish(ctx context.Context) error {
 // withWrite runs fn in a write transaction with a fresh writeCtx.
 func (s *Server) withWrite(ctx context.Context, id identity, fn func(w *writeCtx) error) error {
 	return s.db.write(ctx, func(tx *sql.Tx) error {
-		w := &writeCtx{tx: tx, tenant: id.Tenant, lane: id.Lane, user: id.User, at: s.db.stamp(s.clock.Now()), loc: s.loc}
+		w := &writeCtx{tx: tx, tenant: id.Tenant, lane: id.Lane, user: id.User, at: s.db.stamp(s.clock.Now()), loc: s.loc, who: id}
 		defer w.close()
 		if err := fn(w); err != nil {
 			return err
@@ -291,6 +294,9 @@ func (w *writeCtx) insertNew(ctx context.Context, m map[string]any, id, key stri
 	} else if _, err := current(ctx, w.tx, w.tenant, typ, id); err == nil {
 		return stored{}, fmt.Errorf("%s/%s exists: %w", typ, id, lane.ErrConflict)
 	}
+	if err := w.authorizeWrite("POST", typ, m, nil); err != nil {
+		return stored{}, err
+	}
 	if typ == "Provenance" {
 		m["recorded"] = instant(w.at)
 	}
@@ -329,6 +335,9 @@ func (w *writeCtx) update(ctx context.Context, m map[string]any, typ, id, ifMatc
 	if want != cur.Version {
 		return cur, fmt.Errorf("update %s/%s: If-Match version %d, current %d: %w", typ, id, want, cur.Version, lane.ErrConflict)
 	}
+	if err := w.authorizeWrite("PUT", typ, m, &cur); err != nil {
+		return cur, err
+	}
 	if typ == "Provenance" {
 		m["recorded"] = instant(w.at)
 	}
@@ -353,6 +362,9 @@ func (w *writeCtx) remove(ctx context.Context, typ, id, ifMatch string) (stored,
 	}
 	if cur.Deleted {
 		return cur, nil
+	}
+	if err := w.authorizeWrite("DELETE", typ, nil, &cur); err != nil {
+		return cur, err
 	}
 	v := cur.Version + 1
 	res, err := w.exec(ctx, `INSERT INTO resource_history(tenant, type, id, version, last_updated, method, deleted, body, by_user, by_lane) VALUES(?,?,?,?,?,'DELETE',1,NULL,?,?)`,

@@ -52,6 +52,7 @@ func FuzzParseSearch(f *testing.F) {
 	} {
 		f.Add("Appointment", s)
 	}
+	f.Add("Basic", "subject=ImagingStudy/1,https://h/fhir/R4/DocumentReference/2/_history/3&patient=Patient/p&_lastUpdated=ge2025-01-01")
 	f.Fuzz(func(t *testing.T, typ, query string) {
 		if !knownType(typ) {
 			typ = "Observation"

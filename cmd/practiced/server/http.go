@@ -25,9 +25,14 @@ const (
 const userHeader = "X-Examlane-User"
 
 // identity is who is calling: the lane's tenant, lane id and location from
-// its verified certificate, and the acting user from userHeader.
+// its verified certificate, and the acting user from userHeader or, when
+// the request carries a valid user token, from the token. Authenticated
+// is set only by a token; then Roles are the user's current roles and
+// writes are checked against them.
 type identity struct {
 	Tenant, Lane, Location, User string
+	Roles                        []lane.Role
+	Authenticated                bool
 }
 
 type identityKey struct{}
@@ -50,6 +55,8 @@ func (s *Server) routes() http.Handler {
 	mux.Handle("/fhir/R4", s.authenticated(http.HandlerFunc(s.fhir)))
 	mux.Handle("/fhir/R4/", s.authenticated(http.HandlerFunc(s.fhir)))
 	mux.Handle("/dicomweb/", s.authenticated(http.HandlerFunc(s.dicomweb)))
+	mux.Handle("POST /auth/login", s.authenticated(http.HandlerFunc(s.handleLogin)))
+	mux.Handle("POST /auth/refresh", s.authenticated(http.HandlerFunc(s.handleRefresh)))
 	return s.logRequests(s.Faults.wrap(mux, s))
 }
 
@@ -59,6 +66,10 @@ func (s *Server) authenticated(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		id, err := s.identify(r)
 		if err != nil {
+			if strings.HasPrefix(r.URL.Path, "/auth/") {
+				writeAuthError(w, err)
+				return
+			}
 			s.writeError(w, r, err)
 			return
 		}
@@ -98,7 +109,11 @@ func (s *Server) identify(r *http.Request) (identity, error) {
 	if len(user) > 128 || strings.IndexFunc(user, func(c rune) bool { return !unicode.IsPrint(c) }) >= 0 {
 		return identity{}, fmt.Errorf("%s: %w", userHeader, lane.Invalidf("malformed user id"))
 	}
-	return identity{Tenant: tenant, Lane: laneID, Location: location, User: user}, nil
+	id := identity{Tenant: tenant, Lane: laneID, Location: location, User: user}
+	if h := r.Header.Get("Authorization"); h != "" {
+		return s.bearer(r.Context(), id, h)
+	}
+	return id, nil
 }
 
 // callerOf returns the identity put in the context by authenticated.

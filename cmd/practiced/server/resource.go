@@ -17,7 +17,7 @@ import (
 var ResourceTypes = []string{
 	"Patient", "Appointment", "Encounter", "Observation", "VisionPrescription",
 	"Practitioner", "PractitionerRole", "Location", "Device", "DocumentReference",
-	"Binary", "Media", "ImagingStudy", "AuditEvent", "Provenance",
+	"Binary", "Media", "ImagingStudy", "AuditEvent", "Provenance", "Basic",
 }
 
 // typeInfo says where the extracted search columns come from in a type's
@@ -26,6 +26,7 @@ type typeInfo struct {
 	patient [][]string // references, the first "Patient/<id>" one is the patient
 	date    [][]string // the first present one is the date
 	actor   [][]string // references indexed as param "actor"
+	subject [][]string // references indexed as param "subject" (a subject of any type)
 }
 
 var typeInfos = map[string]typeInfo{
@@ -44,6 +45,8 @@ var typeInfos = map[string]typeInfo{
 	"ImagingStudy":       {patient: [][]string{{"subject", "reference"}}, date: [][]string{{"started"}}},
 	"AuditEvent":         {patient: [][]string{{"entity", "what", "reference"}}, date: [][]string{{"recorded"}}},
 	"Provenance":         {patient: [][]string{{"target", "reference"}}, date: [][]string{{"recorded"}}},
+	// Basic holds the lanes' image annotations: subject is the image.
+	"Basic": {patient: [][]string{{"subject", "reference"}}, date: [][]string{{"created"}}, subject: [][]string{{"subject", "reference"}}},
 }
 
 // knownType reports whether the server accepts resources of type t.
@@ -173,11 +176,16 @@ func extractIndex(m map[string]any, loc *time.Location) index {
 			break
 		}
 	}
-	for _, p := range info.actor {
-		for _, v := range collect(m, p) {
-			if ref, ok := v.(string); ok {
-				if r := normalRef(ref); r != "" {
-					ix.tokens = append(ix.tokens, token{param: "actor", value: r})
+	for _, rp := range []struct {
+		param string
+		paths [][]string
+	}{{"actor", info.actor}, {"subject", info.subject}} {
+		for _, p := range rp.paths {
+			for _, v := range collect(m, p) {
+				if ref, ok := v.(string); ok {
+					if r := normalRef(ref); r != "" {
+						ix.tokens = append(ix.tokens, token{param: rp.param, value: r})
+					}
 				}
 			}
 		}

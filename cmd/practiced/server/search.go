@@ -180,6 +180,19 @@ func parseSearch(typ string, q url.Values, loc *time.Location) (*searchQuery, er
 			case "_lastUpdated":
 				err = sq.dateCond("r.last_updated", v, loc)
 			case "patient", "subject":
+				if name == "subject" && len(info.subject) > 0 {
+					// a subject of any type, e.g. Basic?subject=ImagingStudy/<id>
+					var refs []any
+					for _, p := range splitRaw(v, ',') {
+						ref := normalRef(unescape(p))
+						if ref == "" {
+							return nil, lane.Invalidf("subject: want <Type>/<id>")
+						}
+						refs = append(refs, ref)
+					}
+					sq.conds = append(sq.conds, refTokenCond("subject", refs))
+					break
+				}
 				if len(info.patient) == 0 {
 					return nil, lane.Invalidf("search parameter %q is not supported for %s", name, typ)
 				}
@@ -213,11 +226,7 @@ func parseSearch(typ string, q url.Values, loc *time.Location) (*searchQuery, er
 					}
 					refs = append(refs, ref)
 				}
-				c := inCond("t.value", refs)
-				sq.conds = append(sq.conds, cond{
-					sql:  `EXISTS (SELECT 1 FROM resource_tokens t WHERE t.tenant=r.tenant AND t.type=r.type AND t.id=r.id AND t.param='actor' AND ` + c.sql + `)`,
-					args: c.args,
-				})
+				sq.conds = append(sq.conds, refTokenCond("actor", refs))
 			case "_count":
 				n, err := strconv.Atoi(v)
 				if err != nil || n < 0 {
@@ -283,6 +292,16 @@ func refValue(v, typ string) string {
 // inCond builds "col IN (?, ...)".
 func inCond(col string, vals []any) cond {
 	return cond{sql: col + " IN (" + strings.TrimSuffix(strings.Repeat("?,", len(vals)), ",") + ")", args: vals}
+}
+
+// refTokenCond matches resources with a reference indexed as param (actor,
+// subject) equal to one of refs.
+func refTokenCond(param string, refs []any) cond {
+	c := inCond("t.value", refs)
+	return cond{
+		sql:  `EXISTS (SELECT 1 FROM resource_tokens t WHERE t.tenant=r.tenant AND t.type=r.type AND t.id=r.id AND t.param=? AND ` + c.sql + `)`,
+		args: append([]any{param}, c.args...),
+	}
 }
 
 // token adds an identifier or _tag criterion a|b,c|d (OR within the list).

@@ -35,6 +35,8 @@ type Server struct {
 	tlsCert  tls.Certificate
 	enrolKey []byte
 
+	auth authConfig
+
 	// Faults are the failure knobs for end-to-end tests; all off by
 	// default.
 	Faults *Faults
@@ -177,6 +179,7 @@ func Open(dir string, opts ...Option) (*Server, error) {
 	if err != nil {
 		return nil, fmt.Errorf("open %s: %w", dir, err)
 	}
+	s.initAuth()
 	s.handler = s.routes()
 	return s, nil
 }
@@ -194,8 +197,8 @@ func (s *Server) CACertPEM() []byte { return append([]byte(nil), s.caPEM...) }
 // a lane checks in VerifyConnection.
 func (s *Server) CAPin() string { return spkiPin(s.ca) }
 
-// Handler returns the HTTP handler: /fhir/R4, /dicomweb, /enroll and
-// /healthz. It needs TLS with the configuration of TLSConfig to see lane
+// Handler returns the HTTP handler: /fhir/R4, /dicomweb, /auth/login,
+// /auth/refresh, /enroll and /healthz. It needs TLS with the configuration of TLSConfig to see lane
 // certificates; without one every lane endpoint answers 401.
 func (s *Server) Handler() http.Handler { return s.handler }
 

@@ -3,18 +3,12 @@ package dcs
 import (
 	"bytes"
 	"errors"
-	"flag"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 
-	"github.com/examlane/examlane/devices/codec"
+	"github.com/examlane/examlane/devices/codec/codectest"
 	"github.com/examlane/examlane/lane"
 )
-
-var update = flag.Bool("update", false, "rewrite golden files")
 
 func TestCRC16XMODEM(t *testing.T) {
 	// The CRC-16/XMODEM check value.
@@ -115,46 +109,13 @@ func TestDecodeSessionOnly(t *testing.T) {
 }
 
 func TestGoldenTranscripts(t *testing.T) {
-	files, _ := filepath.Glob("testdata/*.bin")
-	if len(files) == 0 {
-		t.Fatal("no transcripts")
-	}
-	for _, f := range files {
-		data, err := os.ReadFile(f)
-		if err != nil {
-			t.Fatal(err)
-		}
-		var buf bytes.Buffer
-		for _, r := range codec.DecodeInput(Codec{}, data) {
-			if r.Err != nil {
-				buf.WriteString("error: " + r.Err.Error() + "\n")
-				continue
-			}
-			codec.WriteReport(&buf, codec.NewReport(filepath.Base(f), r.Capture))
-		}
-		gold := strings.TrimSuffix(f, ".bin") + ".golden.jsonl"
-		if *update {
-			os.WriteFile(gold, buf.Bytes(), 0o644)
-		}
-		want, err := os.ReadFile(gold)
-		if err != nil {
-			t.Fatalf("%v (run with -update)", err)
-		}
-		if !bytes.Equal(buf.Bytes(), want) {
-			t.Errorf("report differs from %s:\n got %s\nwant %s", gold, buf.Bytes(), want)
-		}
-	}
+	codectest.Golden(t, Codec{}, ".bin")
 }
 
 func TestSniff(t *testing.T) {
-	if !(Codec{}).Sniff([]byte("\x06\x1cREQ=INI\r\n")) || !(Codec{}).Sniff([]byte("\x1c\r\nSPH=1;1")) {
-		t.Error("DCS not recognised")
-	}
-	for _, b := range []string{"\x01NIDEK\r\x02@RT", "\x1c no label", "<?xml?>", "\x1c=1"} {
-		if (Codec{}).Sniff([]byte(b)) {
-			t.Errorf("Sniff(%q) = true", b)
-		}
-	}
+	codectest.Sniff(t, Codec{},
+		[]string{"\x06\x1cREQ=INI\r\n", "\x1c\r\nSPH=1;1"},
+		[]string{"\x01NIDEK\r\x02@RT", "\x1c no label", "<?xml?>", "\x1c=1"})
 }
 
 func BenchmarkFrameAndDecode4KiB(b *testing.B) {
@@ -163,16 +124,5 @@ func BenchmarkFrameAndDecode4KiB(b *testing.B) {
 		recs = append(recs, Record{"_X" + string(rune('A'+i%26)), "123;456"})
 	}
 	msg, _ := EncodeMessage(recs, false)
-	f, _ := codec.NewFramer(Spec)
-	b.SetBytes(int64(len(msg)))
-	b.ReportAllocs()
-	for b.Loop() {
-		out := f.Write(msg, time.Time{})
-		if len(out) != 1 || out[0].Err != nil {
-			b.Fatal("framing failed")
-		}
-		if _, err := (Codec{}).Decode(out[0].Data); err != nil {
-			b.Fatal(err)
-		}
-	}
+	codectest.BenchDecode(b, Codec{}, msg)
 }

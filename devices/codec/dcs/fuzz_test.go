@@ -4,7 +4,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/examlane/examlane/devices/codec"
 	"github.com/examlane/examlane/devices/codec/codectest"
 )
 
@@ -16,12 +15,7 @@ func FuzzDecode(f *testing.F) {
 	f.Add([]byte("\x1cREQ=INI\r\nDEV=LMS\r\nVEN=BRI\r\n\x1eCRC=12870\r\n\x1d"))
 	f.Add([]byte("\x06\x1cSPH=-1.25;+0.50\r\nCYL=-0.75;-0.25\r\nAX=120;5\r\nPRVM=1.5;2\r\nPRVA=270;45\r\n\x1d\x15"))
 	f.Fuzz(func(t *testing.T, data []byte) {
-		for _, r := range codec.DecodeInput(Codec{}, data) {
-			if r.Err == nil {
-				codectest.CheckCapture(t, r.Capture)
-				codec.NewReport("fuzz", r.Capture)
-			}
-		}
+		codectest.CheckDecode(t, Codec{}, data)
 		s := NewSession(SessionConfig{Device: "H", Vendor: "V", Model: "M"})
 		now := time.Unix(0, 0)
 		var acts []Action

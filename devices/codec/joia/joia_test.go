@@ -2,10 +2,7 @@ package joia
 
 import (
 	"bytes"
-	"errors"
-	"flag"
 	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -15,21 +12,9 @@ import (
 	"github.com/examlane/examlane/lane"
 )
 
-var update = flag.Bool("update", false, "rewrite golden files")
+func TestMain(m *testing.M) { codectest.Main(m) }
 
-func TestMain(m *testing.M) {
-	time.Local = time.UTC
-	os.Exit(m.Run())
-}
-
-func decode(t *testing.T, data []byte) lane.Capture {
-	t.Helper()
-	c, err := Codec{}.Decode(data)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return c
-}
+func decode(t *testing.T, data []byte) lane.Capture { return codectest.Decode(t, Codec{}, data) }
 
 // rep returns the representative reading of a kind, source and eye.
 func rep(t *testing.T, c lane.Capture, kind lane.Kind, src lane.Source, eye lane.Eye) lane.Measurement {
@@ -199,35 +184,7 @@ func TestRealCL300(t *testing.T) {
 }
 
 func TestGoldenTranscripts(t *testing.T) {
-	files, _ := filepath.Glob("testdata/*.xml")
-	if len(files) == 0 {
-		t.Fatal("no transcripts")
-	}
-	for _, f := range files {
-		data, err := os.ReadFile(f)
-		if err != nil {
-			t.Fatal(err)
-		}
-		var buf bytes.Buffer
-		for _, r := range codec.DecodeInput(Codec{}, data) {
-			if r.Err != nil {
-				buf.WriteString("error: " + r.Err.Error() + "\n")
-				continue
-			}
-			codec.WriteReport(&buf, codec.NewReport(filepath.Base(f), r.Capture))
-		}
-		gold := strings.TrimSuffix(f, ".xml") + ".golden.jsonl"
-		if *update {
-			os.WriteFile(gold, buf.Bytes(), 0o644)
-		}
-		want, err := os.ReadFile(gold)
-		if err != nil {
-			t.Fatalf("%v (run with -update)", err)
-		}
-		if !bytes.Equal(buf.Bytes(), want) {
-			t.Errorf("report differs from %s:\n got %s\nwant %s", gold, buf.Bytes(), want)
-		}
-	}
+	codectest.Golden(t, Codec{}, ".xml")
 }
 
 func TestSyntheticSemantics(t *testing.T) {
@@ -295,7 +252,7 @@ func TestSyntheticSemantics(t *testing.T) {
 }
 
 func TestRejects(t *testing.T) {
-	for name, in := range map[string]string{
+	codectest.Rejects(t, Codec{}, map[string]string{
 		"not xml":     "\x01NIDEK",
 		"nidek xml":   `<Ophthalmology><Common><Company>NIDEK</Company></Common></Ophthalmology>`,
 		"wrong root":  `<Other xmlns:c="http://www.joia.or.jp/standardized/namespaces/Common"><c:Common/></Other>`,
@@ -303,11 +260,7 @@ func TestRejects(t *testing.T) {
 		"external":    `<!DOCTYPE o [<!ENTITY x SYSTEM "file:///etc/passwd">]><Ophthalmology>&x;</Ophthalmology>`,
 		"truncated":   `<Ophthalmology xmlns:c="http://www.joia.or.jp/standardized/namespaces/Common"><c:Common>`,
 		"deep":        `<Ophthalmology xmlns:c="http://www.joia.or.jp/standardized/namespaces/Common">` + strings.Repeat("<c:x>", 200) + strings.Repeat("</c:x>", 200) + `</Ophthalmology>`,
-	} {
-		if _, err := (Codec{}).Decode([]byte(in)); !errors.Is(err, lane.ErrInvalid) {
-			t.Errorf("%s: err = %v", name, err)
-		}
-	}
+	})
 }
 
 func TestSniff(t *testing.T) {
@@ -332,11 +285,5 @@ func BenchmarkDecode4KiB(b *testing.B) {
 	}
 	buf.WriteString(`</r:R></r:REF></r:Measure></Ophthalmology>`)
 	data := buf.Bytes()
-	b.SetBytes(int64(len(data)))
-	b.ReportAllocs()
-	for b.Loop() {
-		if _, err := (Codec{}).Decode(data); err != nil {
-			b.Fatal(err)
-		}
-	}
+	codectest.BenchDecode(b, Codec{}, data)
 }

@@ -351,24 +351,33 @@ func (d *decoder) reading(kind lane.Kind, src lane.Source, eye lane.Eye) lane.Me
 	return m
 }
 
+// sca reads an item's sphere, cylinder and axis into the eye's reading of
+// kind, indexed in idx (what names it in the warning): an eye sent twice
+// keeps the later value. It reports whether the value was read.
+func (d *decoder) sca(v, code string, kind lane.Kind, src lane.Source, eye lane.Eye, idx map[lane.Eye]int, what string) bool {
+	rf, err := field.SCA(v)
+	if err != nil {
+		d.warn("item %s: %v", strings.TrimSpace(code), err)
+		return false
+	}
+	m := d.reading(kind, src, eye)
+	m.CylinderSign = field.CylinderSign(rf.Cylinder)
+	m.Refraction = &rf
+	if i, dup := idx[eye]; dup {
+		d.warn("%s %s sent twice; the later value is kept", what, eye)
+		d.c.Readings[i] = m
+		return true
+	}
+	idx[eye] = len(d.c.Readings)
+	d.c.Readings = append(d.c.Readings, m)
+	return true
+}
+
 func (d *decoder) lensmeter(s, code, prev string) {
 	if eye, ok := lmEye(code); ok {
-		rf, err := field.SCA(s[2:])
-		if err != nil {
-			d.warn("item %s: %v", strings.TrimSpace(code), err)
-			return
+		if d.sca(s[2:], code, lane.KindLensometry, lane.SourceLensometry, eye, d.lm, "lensmeter") {
+			d.eye = eye
 		}
-		d.eye = eye
-		m := d.reading(lane.KindLensometry, lane.SourceLensometry, eye)
-		m.CylinderSign = field.CylinderSign(rf.Cylinder)
-		m.Refraction = &rf
-		if i, dup := d.lm[eye]; dup {
-			d.warn("lensmeter %s sent twice; the later value is kept", eye)
-			d.c.Readings[i] = m
-			return
-		}
-		d.lm[eye] = len(d.c.Readings)
-		d.c.Readings = append(d.c.Readings, m)
 		return
 	}
 	// A bare value continues the previous ADD or near sphere (ADD2, NSPH2).
@@ -504,21 +513,7 @@ func (d *decoder) pd(v string, src lane.Source) {
 func (d *decoder) autoref(s, code string) {
 	if len(code) == 2 && (code[0] == 'O' || code[0] == ' ') {
 		if eye, ok := sideEye(code[1]); ok && eye != lane.EyeUnknown {
-			rf, err := field.SCA(s[2:])
-			if err != nil {
-				d.warn("item %s: %v", strings.TrimSpace(code), err)
-				return
-			}
-			m := d.reading(lane.KindRefraction, lane.SourceAutorefraction, eye)
-			m.CylinderSign = field.CylinderSign(rf.Cylinder)
-			m.Refraction = &rf
-			if i, dup := d.ar[eye]; dup {
-				d.warn("autorefraction %s sent twice; the later value is kept", eye)
-				d.c.Readings[i] = m
-				return
-			}
-			d.ar[eye] = len(d.c.Readings)
-			d.c.Readings = append(d.c.Readings, m)
+			d.sca(s[2:], code, lane.KindRefraction, lane.SourceAutorefraction, eye, d.ar, "autorefraction")
 			return
 		}
 	}

@@ -3,7 +3,6 @@ package nidekd
 import (
 	"bytes"
 	"errors"
-	"flag"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -16,12 +15,7 @@ import (
 	"github.com/examlane/examlane/lane"
 )
 
-var update = flag.Bool("update", false, "rewrite golden files")
-
-func TestMain(m *testing.M) {
-	time.Local = time.UTC
-	os.Exit(m.Run())
-}
+func TestMain(m *testing.M) { codectest.Main(m) }
 
 func lensometry(t *testing.T, c lane.Capture, eye lane.Eye) lane.Refraction {
 	t.Helper()
@@ -136,37 +130,7 @@ func hex4(v uint16) string {
 }
 
 func TestGoldenTranscripts(t *testing.T) {
-	files, _ := filepath.Glob("testdata/*.bin")
-	if len(files) == 0 {
-		t.Fatal("no transcripts")
-	}
-	for _, f := range files {
-		t.Run(filepath.Base(f), func(t *testing.T) {
-			data, err := os.ReadFile(f)
-			if err != nil {
-				t.Fatal(err)
-			}
-			var buf bytes.Buffer
-			for _, r := range codec.DecodeInput(Codec{}, data) {
-				if r.Err != nil {
-					buf.WriteString("error: " + r.Err.Error() + "\n")
-					continue
-				}
-				codec.WriteReport(&buf, codec.NewReport(filepath.Base(f), r.Capture))
-			}
-			gold := strings.TrimSuffix(f, ".bin") + ".golden.jsonl"
-			if *update {
-				os.WriteFile(gold, buf.Bytes(), 0o644)
-			}
-			want, err := os.ReadFile(gold)
-			if err != nil {
-				t.Fatalf("%v (run with -update)", err)
-			}
-			if !bytes.Equal(buf.Bytes(), want) {
-				t.Errorf("report differs from %s:\n got %s\nwant %s", gold, buf.Bytes(), want)
-			}
-		})
-	}
+	codectest.Golden(t, Codec{}, ".bin")
 }
 
 // TestSyntheticSemantics states what the synthetic transcripts mean.
@@ -254,29 +218,20 @@ func TestSyntheticSemantics(t *testing.T) {
 }
 
 func TestDecodeRejects(t *testing.T) {
-	for name, in := range map[string]string{
+	codectest.Rejects(t, Codec{}, map[string]string{
 		"no SOH":        "DLM\x02 R-01.00-00.25180\x17\x04",
 		"no EOT":        "\x01DLM\x02 R-01.00-00.25180\x17",
 		"no header":     "\x01 R-01.00-00.25180\x17\x04",
 		"command frame": "\x01C   \x02RS\x17\x04",
 		"SD answer":     "\x01CRL\x02SD\x17\x04",
 		"empty block":   "\x01DLM\x02\x04",
-	} {
-		if _, err := (Codec{}).Decode([]byte(in)); !errors.Is(err, lane.ErrInvalid) {
-			t.Errorf("%s: err = %v, want ErrInvalid", name, err)
-		}
-	}
+	})
 }
 
 func TestSniff(t *testing.T) {
-	if !(Codec{}).Sniff([]byte("xx\x01DLM\x02ID")) || !(Codec{}).Sniff([]byte("\x81\xc4LM\x82")) {
-		t.Error("D-block not recognised")
-	}
-	for _, b := range []string{"\x01NIDEK RT-5100\r\x02@RT", "\x01C   \x02RS", "<Data/>"} {
-		if (Codec{}).Sniff([]byte(b)) {
-			t.Errorf("Sniff(%q) = true", b)
-		}
-	}
+	codectest.Sniff(t, Codec{},
+		[]string{"xx\x01DLM\x02ID", "\x81\xc4LM\x82"},
+		[]string{"\x01NIDEK RT-5100\r\x02@RT", "\x01C   \x02RS", "<Data/>"})
 }
 
 func BenchmarkFrameAndDecode4KiB(b *testing.B) {
@@ -288,16 +243,5 @@ func BenchmarkFrameAndDecode4KiB(b *testing.B) {
 	f.WriteByte(EOT)
 	f.WriteString(hex4(Checksum(f.Bytes())) + "\r")
 	frame := f.Bytes()
-	fr, _ := codec.NewFramer(Spec)
-	b.SetBytes(int64(len(frame)))
-	b.ReportAllocs()
-	for b.Loop() {
-		out := fr.Write(frame, time.Time{})
-		if len(out) != 1 || out[0].Err != nil {
-			b.Fatal("framing failed")
-		}
-		if _, err := (Codec{}).Decode(out[0].Data); err != nil {
-			b.Fatal(err)
-		}
-	}
+	codectest.BenchDecode(b, Codec{}, frame)
 }

@@ -2,10 +2,7 @@ package nidekrt
 
 import (
 	"bytes"
-	"errors"
-	"flag"
 	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -15,12 +12,7 @@ import (
 	"github.com/examlane/examlane/lane"
 )
 
-var update = flag.Bool("update", false, "rewrite golden files")
-
-func TestMain(m *testing.M) {
-	time.Local = time.UTC // device wall-clock times print the same everywhere
-	os.Exit(m.Run())
-}
+func TestMain(m *testing.M) { codectest.Main(m) }
 
 // rx is what a clinician writes down for a refraction.
 type rx struct {
@@ -206,39 +198,7 @@ func TestRealRT3100(t *testing.T) {
 // TestGoldenTranscripts decodes the synthetic transcripts in testdata and
 // compares the reports with the .golden.jsonl files (see testdata/README.md).
 func TestGoldenTranscripts(t *testing.T) {
-	files, _ := filepath.Glob("testdata/*.bin")
-	if len(files) == 0 {
-		t.Fatal("no transcripts")
-	}
-	for _, f := range files {
-		t.Run(filepath.Base(f), func(t *testing.T) {
-			data, err := os.ReadFile(f)
-			if err != nil {
-				t.Fatal(err)
-			}
-			var buf bytes.Buffer
-			for _, r := range codec.DecodeInput(Codec{}, data) {
-				if r.Err != nil {
-					buf.WriteString("error: " + r.Err.Error() + "\n")
-					continue
-				}
-				if err := codec.WriteReport(&buf, codec.NewReport(filepath.Base(f), r.Capture)); err != nil {
-					t.Fatal(err)
-				}
-			}
-			gold := strings.TrimSuffix(f, ".bin") + ".golden.jsonl"
-			if *update {
-				os.WriteFile(gold, buf.Bytes(), 0o644)
-			}
-			want, err := os.ReadFile(gold)
-			if err != nil {
-				t.Fatalf("%v (run with -update)", err)
-			}
-			if !bytes.Equal(buf.Bytes(), want) {
-				t.Errorf("report differs from %s:\n got %s\nwant %s", gold, buf.Bytes(), want)
-			}
-		})
-	}
+	codectest.Golden(t, Codec{}, ".bin")
 }
 
 // TestSyntheticSemantics spells out what the full synthetic print means, so
@@ -320,19 +280,11 @@ func TestDecodeParityWarning(t *testing.T) {
 }
 
 func TestDecodeErrors(t *testing.T) {
-	tests := []struct {
-		name string
-		in   string
-	}{
-		{"no SOH", "NIDEK\r\x02@RT\r\x04"},
-		{"no EOT", "\x01NIDEK RT-5100\r\x02@RT\r\x02FR- 1.50- 0.75180\r"},
-		{"empty", "\x01NIDEK RT-5100\r\x04"},
-	}
-	for _, tc := range tests {
-		if _, err := (Codec{}).Decode([]byte(tc.in)); !errors.Is(err, lane.ErrInvalid) {
-			t.Errorf("%s: err = %v, want ErrInvalid", tc.name, err)
-		}
-	}
+	codectest.Rejects(t, Codec{}, map[string]string{
+		"no SOH": "NIDEK\r\x02@RT\r\x04",
+		"no EOT": "\x01NIDEK RT-5100\r\x02@RT\r\x02FR- 1.50- 0.75180\r",
+		"empty":  "\x01NIDEK RT-5100\r\x04",
+	})
 }
 
 func TestDecodeItemProblems(t *testing.T) {
@@ -369,26 +321,17 @@ func TestDecodeItemProblems(t *testing.T) {
 }
 
 func TestSniff(t *testing.T) {
-	yes := [][]byte{
-		[]byte("\x01NIDEK RT-5100 ID\r\x02@RT\r"),
-		[]byte("noise\x81NIDEK\r\x82@LM\r"),
-	}
-	no := [][]byte{
-		[]byte("\x01DLM\x02IDNIDEK/LM-1000P\x17"),
-		[]byte("\x01C   \x02RS\x17\x04"),
-		[]byte("<?xml version=\"1.0\"?><Ophthalmology/>"),
-		[]byte("\x1cREQ=INI\r\n"),
-	}
-	for _, b := range yes {
-		if !(Codec{}).Sniff(b) {
-			t.Errorf("Sniff(%q) = false", b)
-		}
-	}
-	for _, b := range no {
-		if (Codec{}).Sniff(b) {
-			t.Errorf("Sniff(%q) = true", b)
-		}
-	}
+	codectest.Sniff(t, Codec{},
+		[]string{
+			"\x01NIDEK RT-5100 ID\r\x02@RT\r",
+			"noise\x81NIDEK\r\x82@LM\r",
+		},
+		[]string{
+			"\x01DLM\x02IDNIDEK/LM-1000P\x17",
+			"\x01C   \x02RS\x17\x04",
+			"<?xml version=\"1.0\"?><Ophthalmology/>",
+			"\x1cREQ=INI\r\n",
+		})
 }
 
 // BenchmarkFrameAndDecode4KiB frames and decodes a 4 KiB RT print.
@@ -405,16 +348,5 @@ func BenchmarkFrameAndDecode4KiB(b *testing.B) {
 	}
 	buf.WriteString("\x04\r")
 	frame := buf.Bytes()
-	f, _ := codec.NewFramer(Spec)
-	b.SetBytes(int64(len(frame)))
-	b.ReportAllocs()
-	for b.Loop() {
-		frs := f.Write(frame, time.Time{})
-		if len(frs) != 1 || frs[0].Err != nil {
-			b.Fatal("framing failed")
-		}
-		if _, err := (Codec{}).Decode(frs[0].Data); err != nil {
-			b.Fatal(err)
-		}
-	}
+	codectest.BenchDecode(b, Codec{}, frame)
 }

@@ -228,47 +228,81 @@ func (s *state) ref(m *xmltree.Node) {
 			s.warn("REF: vertex distance unreadable")
 		}
 	}
-	refEl := s.child(m, "REF")
-	if refEl == nil {
-		refEl = m
+	reading := func(eye lane.Eye, rf lane.Refraction) lane.Measurement {
+		rf.Vertex = vd
+		return lane.Measurement{Kind: lane.KindRefraction, Eye: eye, Source: lane.SourceAutorefraction,
+			CylinderSign: s.cylSign(mode, rf.Cylinder), Refraction: &rf}
 	}
-	for _, e := range s.eyes(refEl) {
-		var list []lane.Measurement
-		for i, l := range e.node.All(s.ns, "List") {
-			if msg := s.val(l, "Error"); msg != "" {
-				s.errorReading("REF", lane.SourceAutorefraction, e.eye, msg)
-				continue
-			}
-			rf, ok := s.refraction(l, fmt.Sprintf("REF %s #%d", e.eye, i+1))
+	s.readSeries(m, series{class: "REF", src: lane.SourceAutorefraction, summary: []string{"Median", "Average"}, summaryWord: "median",
+		read: func(n *xmltree.Node, eye lane.Eye, what string) (lane.Measurement, bool) {
+			rf, ok := s.refraction(n, what)
 			if !ok {
-				continue
+				return lane.Measurement{}, false
 			}
-			rf.Vertex = vd
-			list = append(list, lane.Measurement{
-				Kind: lane.KindRefraction, Eye: e.eye, Source: lane.SourceAutorefraction,
-				CylinderSign: s.cylSign(mode, rf.Cylinder), Confidence: clean(s.val(l, "ConfidenceIndex"), 8),
-				Refraction: &rf,
-			})
-		}
-		var rep *lane.Measurement
-		if med := s.child(e.node, "Median", "Average"); med != nil {
-			if rf, ok := s.refraction(med, fmt.Sprintf("REF %s median", e.eye)); ok {
-				rf.Vertex = vd
-				rep = &lane.Measurement{Kind: lane.KindRefraction, Eye: e.eye, Source: lane.SourceAutorefraction,
-					CylinderSign: s.cylSign(mode, rf.Cylinder), Confidence: clean(s.val(med, "ConfidenceIndex"), 8), Refraction: &rf}
-			}
-		}
-		s.addSeries(list, rep, func(ms []lane.Measurement) lane.Measurement {
-			rf := medianRefraction(ms)
-			rf.Vertex = vd
-			return lane.Measurement{Kind: lane.KindRefraction, Eye: e.eye, Source: lane.SourceAutorefraction,
-				CylinderSign: s.cylSign(mode, rf.Cylinder), Refraction: &rf}
-		})
-	}
+			r := reading(eye, rf)
+			r.Confidence = clean(s.val(n, "ConfidenceIndex"), 8)
+			return r, true
+		},
+		median: func(eye lane.Eye, ms []lane.Measurement) lane.Measurement { return reading(eye, medianRefraction(ms)) },
+	})
 	if pd := s.child(m, "PD"); pd != nil {
 		s.pd(s.val(pd, "Distance", "FarPD"), lane.EyeBoth, lane.DistanceFar, lane.SourceAutorefraction, "REF")
 		s.pd(s.val(pd, "Near", "NearPD"), lane.EyeBoth, lane.DistanceNear, lane.SourceAutorefraction, "REF")
 	}
+}
+
+// series is how a class (REF, KM, TM) lists one measured value per eye:
+// the eye blocks sit under the class's own element (or directly under the
+// Measure), each holding List elements and perhaps the device's summary.
+type series struct {
+	class       string      // the element and the name in warnings and error readings
+	src         lane.Source // the source of its error readings
+	summary     []string    // the summary element's names, in order of preference
+	summaryWord string      // how warnings name the summary
+	// read turns a List or summary element into a reading; false when it
+	// holds no readable value (read warns).
+	read func(n *xmltree.Node, eye lane.Eye, what string) (lane.Measurement, bool)
+	// median computes the representative reading when the device gave no
+	// summary.
+	median func(eye lane.Eye, ms []lane.Measurement) lane.Measurement
+}
+
+// readSeries reads sr under m for each eye: a List with an Error becomes an
+// error reading, the others readings with their confidence, then addSeries
+// picks the representative. It returns, by eye, the index of the
+// representative reading of every eye that has one.
+func (s *state) readSeries(m *xmltree.Node, sr series) map[lane.Eye]int {
+	el := s.child(m, sr.class)
+	if el == nil {
+		el = m
+	}
+	reps := map[lane.Eye]int{}
+	for _, e := range s.eyes(el) {
+		var list []lane.Measurement
+		for i, l := range e.node.All(s.ns, "List") {
+			if msg := s.val(l, "Error"); msg != "" {
+				s.errorReading(sr.class, sr.src, e.eye, msg)
+				continue
+			}
+			r, ok := sr.read(l, e.eye, fmt.Sprintf("%s %s #%d", sr.class, e.eye, i+1))
+			if !ok {
+				continue
+			}
+			r.Confidence = clean(s.val(l, "ConfidenceIndex"), 8)
+			list = append(list, r)
+		}
+		var rep *lane.Measurement
+		if sum := s.child(e.node, sr.summary...); sum != nil {
+			if r, ok := sr.read(sum, e.eye, fmt.Sprintf("%s %s %s", sr.class, e.eye, sr.summaryWord)); ok {
+				rep = &r
+			}
+		}
+		s.addSeries(list, rep, func(ms []lane.Measurement) lane.Measurement { return sr.median(e.eye, ms) })
+		if len(list) > 0 || rep != nil {
+			reps[e.eye] = len(s.c.Readings) - 1
+		}
+	}
+	return reps
 }
 
 // addSeries appends the List readings and the representative one: the
@@ -379,38 +413,17 @@ func (s *state) km(m *xmltree.Node) {
 			s.warn("KM: refractive index unreadable")
 		}
 	}
-	kmEl := s.child(m, "KM")
-	if kmEl == nil {
-		kmEl = m
+	reading := func(eye lane.Eye, k lane.Keratometry) lane.Measurement {
+		k.Index = index
+		return lane.Measurement{Kind: lane.KindKeratometry, Eye: eye, Source: lane.SourceObjective, Keratometry: &k}
 	}
-	for _, e := range s.eyes(kmEl) {
-		var list []lane.Measurement
-		for i, l := range e.node.All(s.ns, "List") {
-			if msg := s.val(l, "Error"); msg != "" {
-				s.errorReading("KM", lane.SourceObjective, e.eye, msg)
-				continue
-			}
-			k, ok := s.kerato(l, fmt.Sprintf("KM %s #%d", e.eye, i+1))
-			if !ok {
-				continue
-			}
-			k.Index = index
-			list = append(list, lane.Measurement{Kind: lane.KindKeratometry, Eye: e.eye, Source: lane.SourceObjective,
-				Confidence: clean(s.val(l, "ConfidenceIndex"), 8), Keratometry: &k})
-		}
-		var rep *lane.Measurement
-		if med := s.child(e.node, "Median"); med != nil {
-			if k, ok := s.kerato(med, fmt.Sprintf("KM %s median", e.eye)); ok {
-				k.Index = index
-				rep = &lane.Measurement{Kind: lane.KindKeratometry, Eye: e.eye, Source: lane.SourceObjective, Keratometry: &k}
-			}
-		}
-		s.addSeries(list, rep, func(ms []lane.Measurement) lane.Measurement {
-			k := medianKerato(ms)
-			k.Index = index
-			return lane.Measurement{Kind: lane.KindKeratometry, Eye: e.eye, Source: lane.SourceObjective, Keratometry: &k}
-		})
-	}
+	s.readSeries(m, series{class: "KM", src: lane.SourceObjective, summary: []string{"Median"}, summaryWord: "median",
+		read: func(n *xmltree.Node, eye lane.Eye, what string) (lane.Measurement, bool) {
+			k, ok := s.kerato(n, what)
+			return reading(eye, k), ok
+		},
+		median: func(eye lane.Eye, ms []lane.Measurement) lane.Measurement { return reading(eye, medianKerato(ms)) },
+	})
 }
 
 func (s *state) kerato(n *xmltree.Node, what string) (lane.Keratometry, bool) {
@@ -496,43 +509,22 @@ func (s *state) tm(m *xmltree.Node) {
 	if strings.HasPrefix(s.model, "CT-") || strings.HasPrefix(s.model, "TRK-") || strings.HasPrefix(s.model, "NT-") {
 		method = lane.IOPNonContact // air-puff tonometers
 	}
-	tmEl := s.child(m, "TM")
-	if tmEl == nil {
-		tmEl = m
+	reading := func(eye lane.Eye, p lane.MmHg) lane.Measurement {
+		return lane.Measurement{Kind: lane.KindIOP, Eye: eye, Source: lane.SourceObjective, IOP: &lane.IOP{Pressure: p, Method: method}}
 	}
-	reps := map[lane.Eye]int{}
-	for _, e := range s.eyes(tmEl) {
-		var list []lane.Measurement
-		for i, l := range e.node.All(s.ns, "List") {
-			if msg := s.val(l, "Error"); msg != "" {
-				s.errorReading("TM", lane.SourceObjective, e.eye, msg)
-				continue
-			}
-			p, ok := s.pressure(l, fmt.Sprintf("TM %s #%d", e.eye, i+1))
-			if !ok {
-				continue
-			}
-			list = append(list, lane.Measurement{Kind: lane.KindIOP, Eye: e.eye, Source: lane.SourceObjective,
-				Confidence: clean(s.val(l, "ConfidenceIndex"), 8), IOP: &lane.IOP{Pressure: p, Method: method}})
-		}
-		var rep *lane.Measurement
-		if avg := s.child(e.node, "Average", "Median"); avg != nil {
-			if p, ok := s.pressure(avg, fmt.Sprintf("TM %s average", e.eye)); ok {
-				rep = &lane.Measurement{Kind: lane.KindIOP, Eye: e.eye, Source: lane.SourceObjective, IOP: &lane.IOP{Pressure: p, Method: method}}
-			}
-		}
-		s.addSeries(list, rep, func(ms []lane.Measurement) lane.Measurement {
+	reps := s.readSeries(m, series{class: "TM", src: lane.SourceObjective, summary: []string{"Average", "Median"}, summaryWord: "average",
+		read: func(n *xmltree.Node, eye lane.Eye, what string) (lane.Measurement, bool) {
+			p, ok := s.pressure(n, what)
+			return reading(eye, p), ok
+		},
+		median: func(eye lane.Eye, ms []lane.Measurement) lane.Measurement {
 			var v []int
 			for _, x := range ms {
 				v = append(v, int(x.IOP.Pressure))
 			}
-			return lane.Measurement{Kind: lane.KindIOP, Eye: e.eye, Source: lane.SourceObjective,
-				IOP: &lane.IOP{Pressure: lane.MmHg(codec.MedianInt(v)), Method: method}}
-		})
-		if len(list) > 0 || rep != nil {
-			reps[e.eye] = len(s.c.Readings) - 1
-		}
-	}
+			return reading(eye, lane.MmHg(codec.MedianInt(v)))
+		},
+	})
 	corr := s.child(m, "CorrectedIOP")
 	if corr == nil {
 		return
