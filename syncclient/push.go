@@ -188,6 +188,10 @@ func (c *Client) pushCreates(ctx context.Context, run [][]lane.OutboxEntry, park
 	var entries []fhir.BundleEntry
 	var idx []int      // entry index of each delivered result
 	var types []string // resource type of each entry in idx
+	// Records created earlier in this transaction are referenced by their
+	// urn:uuid, so that a record and what refers to it travel together and
+	// in outbox order.
+	inBatch := map[rkey]string{}
 	for n, g := range run {
 		last := g[len(g)-1]
 		rec, err := st.Record(ctx, last.Entity, last.ID)
@@ -211,6 +215,9 @@ func (c *Client) pushCreates(ctx context.Context, run [][]lane.OutboxEntry, park
 			break
 		}
 		mapped, err := fhir.MapRefs(rec, func(entity, id string) (string, error) {
+			if urn, ok := inBatch[rkey{entity, id}]; ok {
+				return urn, nil
+			}
 			sid, _, err := st.ServerRef(ctx, entity, id)
 			if err != nil && !errors.Is(err, lane.ErrNotFound) {
 				return "", err
@@ -239,6 +246,7 @@ func (c *Client) pushCreates(ctx context.Context, run [][]lane.OutboxEntry, park
 			return nil, err
 		}
 		urn := urnFor(last.ID)
+		inBatch[rkey{last.Entity, last.ID}] = urn
 		idx, types = append(idx, len(entries)), append(types, typ)
 		results = append(results, pushResult{})
 		entries = append(entries, fhir.BundleEntry{FullURL: urn, Resource: body,

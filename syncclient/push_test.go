@@ -346,3 +346,51 @@ func TestStatusSubscribeKickNeverBlock(t *testing.T) {
 		t.Errorf("status error names the server address: %q", r.client.Status().LastError)
 	}
 }
+
+// TestPushKeepsOutboxOrderAcrossNewReferences: a measurement that refers to
+// an encounter created in the same batch travels in that batch (by its
+// urn:uuid) instead of being held back while later records overtake it
+// (regression: records were delivered out of outbox order).
+func TestPushKeepsOutboxOrderAcrossNewReferences(t *testing.T) {
+	for _, tc := range serverModes {
+		t.Run(tc.name, func(t *testing.T) {
+			srv := newServer(t, tc.opts)
+			r := newLane(t, srv, "Lane 1", nil)
+			pid := seedPatient(t, srv, 1, "loc-1", r.today(9, 0))
+			r.mustSync()
+			old := lane.Encounter{ID: lane.EncounterID(lane.NewID()), PatientID: lane.PatientID(pid), Status: lane.EncPretest, Start: r.today(9, 1)}
+			r.save(tech, old)
+			r.mustSync() // the first encounter is on the server
+			var want []string
+			enc := lane.Encounter{ID: lane.EncounterID(lane.NewID()), PatientID: lane.PatientID(pid), Status: lane.EncPretest, Start: r.today(9, 5)}
+			r.save(tech, enc)
+			want = append(want, string(enc.ID))
+			for i := 0; i < 6; i++ {
+				m := newMeasurement(lane.PatientID(pid), i)
+				m.EncounterID = enc.ID // new in this batch
+				if i%2 == 1 {
+					m.EncounterID = old.ID // already on the server
+				}
+				r.save(tech, m)
+				want = append(want, string(m.ID))
+			}
+			r.syncUntilDrained(3)
+			var got []string
+			for _, w := range srv.Writes() {
+				if (w.Type == "Observation" || w.Type == "Encounter") && w.Method == "POST" && w.LaneID != string(old.ID) {
+					got = append(got, w.LaneID)
+				}
+			}
+			if strings.Join(got, ",") != strings.Join(want, ",") {
+				t.Fatalf("server received\n %v\nwant outbox order\n %v", got, want)
+			}
+			encSID := srv.FindByLaneID("Encounter", string(enc.ID))[0]
+			for _, id := range want[1:2] {
+				raw, _ := srv.Get("Observation", srv.FindByLaneID("Observation", id)[0])
+				if m := serverRecord(t, raw).(lane.Measurement); string(m.EncounterID) != encSID {
+					t.Errorf("reference not resolved to the new encounter: %s, want %s", m.EncounterID, encSID)
+				}
+			}
+		})
+	}
+}

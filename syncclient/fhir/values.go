@@ -259,10 +259,15 @@ func recordID(res Resource) string {
 	return res.base().ID
 }
 
-// Ref builds a reference "Type/id", nil when id is empty.
+// Ref builds a reference "Type/id", nil when id is empty. An id that is
+// already a "urn:uuid:" reference (another entry of the same transaction
+// Bundle, which the server rewrites to the id it assigns) is used as is.
 func Ref(typ, id string) *Reference {
 	if id == "" {
 		return nil
+	}
+	if strings.HasPrefix(id, "urn:uuid:") {
+		return &Reference{Reference: id}
 	}
 	return &Reference{Reference: typ + "/" + id}
 }
