@@ -56,12 +56,13 @@ LDFLAGS := -X main.version=$(VERSION) -X main.build=$(BUILD) -X main.commit=$(CO
 # Packages tested with the race detector, and packages tested without it, as
 # go list patterns. A package matched by NORACE_PKGS runs without -race even
 # when RACE_PKGS matches it too. modernc.org/sqlite is transpiled C and runs
-# many times slower under -race, too slow for 2 cores; cmd/... links the whole
-# app. Override on the command line, e.g.
+# many times slower under -race, too slow for 2 cores; cmd/examlane,
+# cmd/practiced and cmd/devsim embed it or link the whole app. Override on the
+# command line, e.g.
 #   make test NORACE_PKGS=./cmd/...        (race on localdb as well)
 #   make test RACE_PKGS= NORACE_PKGS=./... (no race detector at all)
 RACE_PKGS ?= ./...
-NORACE_PKGS ?= ./localdb/... ./cmd/...
+NORACE_PKGS ?= ./localdb/... ./cmd/examlane ./cmd/practiced/... ./cmd/devsim
 
 TEST_TIMEOUT ?= 20m
 TESTFLAGS ?= -timeout $(TEST_TIMEOUT)

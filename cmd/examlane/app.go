@@ -257,7 +257,7 @@ func buildLane(ctx context.Context, e *env) (parts *laneParts, err error) {
 		log.Warn("enrolment unreadable; the lane works alone", logging.Err(enErr))
 	}
 	svc := lane.NewService(scfg)
-	wl := &wire.Lane{Service: svc, Logf: logging.Logf(log, "wire")}
+	wl := &wire.Lane{Service: svc, OnLock: db.DropCaches, Logf: logging.Logf(log, "wire")}
 
 	var list []wire.Instrument
 	var hubIns []devices.Instrument

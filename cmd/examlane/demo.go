@@ -371,7 +371,7 @@ func (b *demoBackend) openLane(ctx context.Context, o demoOptions) error {
 		logging.Logf(b.log.Logger, "signin")); err != nil {
 		return fmt.Errorf("demo: sign-in: %w", err)
 	}
-	b.lane = &wire.Lane{Service: b.svc, Sync: b.sync, Logf: logging.Logf(b.log.Logger, "wire")}
+	b.lane = &wire.Lane{Service: b.svc, Sync: b.sync, OnLock: db.DropCaches, Logf: logging.Logf(b.log.Logger, "wire")}
 	return nil
 }
 

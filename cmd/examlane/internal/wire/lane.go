@@ -37,6 +37,10 @@ type Lane struct {
 	// Extra are more long-lived components run beside the others (demo
 	// mode's simulators, the window's event loop).
 	Extra []func(ctx context.Context) error
+	// OnLock runs each time the lane locks or the session ends (e.g. the
+	// store's DropCaches, so that no decrypted patient data stays in
+	// memory while the room is empty); nil for none.
+	OnLock func()
 	// Logf receives diagnostics (no patient data); nil discards them.
 	Logf func(format string, args ...any)
 }
@@ -102,6 +106,14 @@ func (l *Lane) Run(ctx context.Context) error {
 			return l.Backups.Run(ctx)
 		})
 	}
+	if l.OnLock != nil {
+		// Subscribe now so that a lock right after start is not missed.
+		sub := l.Service.Subscribe(16)
+		start("lock watcher", func(ctx context.Context) error {
+			defer sub.Close()
+			return watchLocks(ctx, sub, l.OnLock)
+		})
+	}
 	for i, x := range l.Extra {
 		start(fmt.Sprintf("component %d", i+1), x)
 	}
@@ -145,4 +157,22 @@ func (l *Lane) handle(ctx context.Context, e devices.Event) {
 		l.logf("wire: instrument %s: transmission refused: %s", e.Instrument, e.Reason)
 	}
 	l.Service.Publish(lane.InstrumentChanged{State: e.State})
+}
+
+// watchLocks calls onLock for every lock event on sub until ctx ends or
+// sub closes.
+func watchLocks(ctx context.Context, sub *lane.Subscription, onLock func()) error {
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case e, ok := <-sub.C:
+			if !ok {
+				return nil
+			}
+			if lc, isLock := e.(lane.LockChanged); isLock && lc.Locked {
+				onLock()
+			}
+		}
+	}
 }
