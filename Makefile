@@ -62,7 +62,7 @@ LDFLAGS := -X main.version=$(VERSION) -X main.build=$(BUILD) -X main.commit=$(CO
 #   make test NORACE_PKGS=./cmd/...        (race on localdb as well)
 #   make test RACE_PKGS= NORACE_PKGS=./... (no race detector at all)
 RACE_PKGS ?= ./...
-NORACE_PKGS ?= ./localdb/... ./cmd/examlane ./cmd/practiced/... ./cmd/devsim
+NORACE_PKGS ?= ./localdb/... ./cmd/examlane ./cmd/examlane/internal/signin ./cmd/practiced/... ./cmd/devsim
 
 TEST_TIMEOUT ?= 20m
 TESTFLAGS ?= -timeout $(TEST_TIMEOUT)
