@@ -374,3 +374,71 @@ func TestServiceImages(t *testing.T) {
 		t.Fatalf("optician ImageData: %v", err)
 	}
 }
+
+// TestAdvanceVisitOpensTheVisitEncounter: when the patient enters pretest,
+// the visit gets its encounter (readings are filed on it); entering the exam
+// moves the same encounter on rather than opening a second one.
+func TestAdvanceVisitOpensTheVisitEncounter(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	sys := lane.Actor{User: "setup", Roles: []lane.Role{lane.RoleAdmin}}
+	appt, err := f.store.SaveAppointment(ctx, sys, lane.Appointment{ID: "a2", PatientID: f.other,
+		Start: t0.Add(2 * time.Hour), End: t0.Add(150 * time.Minute), Location: "loc-1", Status: lane.ApptArrived, Provider: "dr"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.signIn(t, "tech", lane.RoleTechnician)
+	if _, err := f.svc.OpenChart(ctx, f.other); err != nil {
+		t.Fatal(err)
+	}
+	if _, enc := f.svc.Active(); enc != "" {
+		t.Fatalf("an encounter is active before the visit started: %q", enc)
+	}
+	appt, err = f.svc.AdvanceVisit(ctx, appt, lane.ApptPretest)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, encID := f.svc.Active()
+	enc, err := f.store.GetEncounter(ctx, encID)
+	if err != nil {
+		t.Fatalf("no visit encounter after pretest started: %v", err)
+	}
+	if enc.AppointmentID != appt.ID || enc.Status != lane.EncPretest || enc.PatientID != f.other || enc.Clinician != "dr" {
+		t.Fatalf("visit encounter %+v", enc)
+	}
+	// A reading now lands on the visit.
+	c, err := f.svc.IngestCapture(ctx, lane.Capture{Format: "x", Readings: []lane.Measurement{autorefraction("", "")}})
+	if err != nil || c.EncounterID != encID {
+		t.Fatalf("capture bound to encounter %q, want %q (%v)", c.EncounterID, encID, err)
+	}
+	appt, err = f.svc.AdvanceVisit(ctx, appt, lane.ApptReadyForDoctor)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.signIn(t, "dr", lane.RoleOptometrist)
+	if _, err := f.svc.OpenChart(ctx, f.other); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.svc.AdvanceVisit(ctx, appt, lane.ApptExam); err != nil {
+		t.Fatal(err)
+	}
+	chart, err := f.store.Chart(ctx, f.other)
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	for _, e := range chart.Encounters {
+		if e.AppointmentID == appt.ID {
+			n++
+			if e.ID != encID || e.Status != lane.EncExam {
+				t.Errorf("visit encounter after exam started: %+v", e)
+			}
+		}
+	}
+	if n != 1 {
+		t.Fatalf("%d encounters for the visit, want 1", n)
+	}
+	if _, active := f.svc.Active(); active != encID {
+		t.Fatalf("active encounter %q, want %q", active, encID)
+	}
+}

@@ -136,5 +136,56 @@ func (s *Service) AdvanceVisit(ctx context.Context, a Appointment, to Appointmen
 	if a.Lane == "" && to != ApptDone {
 		a.Lane = s.cfg.Lane
 	}
-	return s.cfg.Store.SaveAppointment(ctx, actor, a)
+	out, err := s.cfg.Store.SaveAppointment(ctx, actor, a)
+	if err != nil {
+		return Appointment{}, err
+	}
+	if to == ApptPretest || to == ApptExam {
+		if err := s.openVisitEncounter(ctx, actor, out, to); err != nil {
+			return out, err
+		}
+	}
+	return out, nil
+}
+
+// openVisitEncounter makes sure today's visit has its encounter once the
+// patient enters pretest or the exam, so that readings and findings are
+// filed on the visit: it creates the encounter for the appointment when
+// there is none (moving an existing unsigned one forward), and makes it the
+// active encounter when this chart is open.
+func (s *Service) openVisitEncounter(ctx context.Context, actor Actor, a Appointment, to AppointmentStatus) error {
+	status := EncPretest
+	if to == ApptExam {
+		status = EncExam
+	}
+	c, err := s.cfg.Store.Chart(ctx, a.PatientID)
+	if err != nil {
+		return fmt.Errorf("visit encounter: %w", err)
+	}
+	var enc Encounter
+	for _, e := range c.Encounters {
+		if e.AppointmentID == a.ID && !e.Signed() && !e.Deleted {
+			enc = e
+			break
+		}
+	}
+	switch {
+	case enc.ID == "":
+		enc = Encounter{ID: EncounterID(NewID()), PatientID: a.PatientID, AppointmentID: a.ID, Status: status,
+			Start: s.cfg.Clock.Now(), Location: a.Location, Lane: s.cfg.Lane, Clinician: a.Provider}
+		if enc, err = s.cfg.Store.SaveEncounter(ctx, actor, enc); err != nil {
+			return fmt.Errorf("visit encounter: %w", err)
+		}
+	case enc.Status.CanAdvance(status):
+		enc.Status = status
+		if enc, err = s.cfg.Store.SaveEncounter(ctx, actor, enc); err != nil {
+			return fmt.Errorf("visit encounter: %w", err)
+		}
+	}
+	s.mu.Lock()
+	if s.active == a.PatientID {
+		s.activeEnc = enc.ID
+	}
+	s.mu.Unlock()
+	return nil
 }
