@@ -267,6 +267,10 @@ func (c *Client) pushCreates(ctx context.Context, run [][]lane.OutboxEntry, park
 		for n, i := range idx {
 			if i >= 0 {
 				w := ws[i]
+				if foreignExisting(w, run[n][len(run[n])-1].IdempotencyKey) {
+					results[n] = pushResult{outcome: delivered, serverID: w.id}
+					continue
+				}
 				results[n] = pushResult{outcome: delivered, serverID: w.id, serverVersion: w.vid}
 				c.written(types[n], w)
 			}
@@ -555,9 +559,7 @@ func (c *Client) createResource(ctx context.Context, ch change, res fhir.Resourc
 		}
 		ws, err := c.transaction(ctx, op, ch.actor.User, entries)
 		if err == nil {
-			w := ws[len(extra)]
-			c.written(ch.resType, w)
-			return pushResult{outcome: delivered, serverID: w.id, serverVersion: w.vid}, nil
+			return c.created(ch, ws[len(extra)]), nil
 		}
 		if !errors.Is(err, errNoTransactions) {
 			return pushResult{}, err
@@ -571,13 +573,13 @@ func (c *Client) createResource(ctx context.Context, ch change, res fhir.Resourc
 	if w.id == "" {
 		return pushResult{}, fmt.Errorf("syncclient: %s: the server did not say the new id: %w", op, lane.ErrInvalid)
 	}
-	c.written(ch.resType, w)
+	res2 := c.created(ch, w)
 	if withProv {
 		if err := c.postProvenance(ctx, ch, ch.resType+"/"+w.id); err != nil {
 			return pushResult{}, err
 		}
 	}
-	return pushResult{outcome: delivered, serverID: w.id, serverVersion: w.vid}, nil
+	return res2, nil
 }
 
 func (c *Client) postProvenance(ctx context.Context, ch change, target string) error {
@@ -636,6 +638,40 @@ func (c *Client) current(ctx context.Context, typ, sid string) (body []byte, vid
 	}
 	c.raw.put(typ+"/"+sid, vid, resp.body)
 	return resp.body, vid, false, nil
+}
+
+// created is the result of a conditional create the server answered with
+// w. When the record already existed and its current version is not this
+// change's (a retry after a lost answer, and another lane changed the record
+// meanwhile), the lane must not take that version as one it holds: it
+// records the server id without a version, so that the next pull brings the
+// other lane's edit and a local update meets 412 and becomes a conflict for
+// a person, never a silent overwrite.
+func (c *Client) created(ch change, w written) pushResult {
+	if foreignExisting(w, ch.keys...) {
+		return pushResult{outcome: delivered, serverID: w.id}
+	}
+	c.written(ch.resType, w)
+	return pushResult{outcome: delivered, serverID: w.id, serverVersion: w.vid}
+}
+
+// foreignExisting reports whether a conditional create found the record
+// already there (200) with a current version that carries none of keys.
+func foreignExisting(w written, keys ...string) bool {
+	if w.status != http.StatusOK || len(w.resource) == 0 {
+		return false
+	}
+	res, err := fhir.Decode(w.resource)
+	if err != nil {
+		return false
+	}
+	id := fhir.ExtensionString(res, fhir.ExtChangeID)
+	for _, k := range keys {
+		if id == k {
+			return false
+		}
+	}
+	return true
 }
 
 // ours reports whether the server's JSON carries one of this change's keys,

@@ -154,15 +154,29 @@ func mergeIdentifiers(server, ours json.RawMessage) (json.RawMessage, bool) {
 			mine[id.System] = true
 		}
 	}
+	// The server's urn:examlane:id identifier is the record's creation
+	// identity (the lane that made it finds it by that id): another lane's
+	// update never replaces it.
 	var out []json.RawMessage
+	keepsLaneID := false
 	for _, s := range rawArray(server) {
 		var id Identifier
 		if json.Unmarshal(s, &id) == nil && mine[id.System] {
-			continue
+			if id.System != SystemLaneID || id.Value == "" {
+				continue
+			}
+			keepsLaneID = true
 		}
 		out = append(out, s)
 	}
-	return encodeArray(append(out, oursA...))
+	for _, o := range oursA {
+		var id Identifier
+		if keepsLaneID && json.Unmarshal(o, &id) == nil && id.System == SystemLaneID {
+			continue
+		}
+		out = append(out, o)
+	}
+	return encodeArray(out)
 }
 
 // mergeElements replaces, for each element of ours, the server element the
