@@ -242,9 +242,6 @@ func TestFaults(t *testing.T) {
 	}
 }
 
-// slowdown scales the fault tests' request timeout (see race_test.go).
-var slowdown = 1
-
 func isWrite(method string) bool {
 	return method == http.MethodPost || method == http.MethodPut || method == http.MethodDelete
 }

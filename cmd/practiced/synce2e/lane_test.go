@@ -16,6 +16,10 @@ import (
 	"github.com/examlane/examlane/syncclient/synctest"
 )
 
+// slowdown scales request timeouts: the race detector makes SQLite
+// (transpiled C) many times slower on both sides (see race_test.go).
+var slowdown = 1
+
 var mockOnce sync.Once
 
 // testKeychain is localdb's keychain over go-keyring's in-memory mock. The
@@ -45,7 +49,7 @@ type laneRig struct {
 type laneOptions struct {
 	now       time.Time     // lane clock start (wall clock when zero)
 	serverURL string        // e.g. a proxy in front of practiced
-	timeout   time.Duration // request timeout (5 s when zero)
+	timeout   time.Duration // request timeout (5 s × slowdown when zero)
 	allSites  bool          // pull every location's schedule
 	images    bool          // FetchImages
 	logf      func(string, ...any)
@@ -74,7 +78,7 @@ func (p *practice) newLane(t testing.TB, name string, o laneOptions) *laneRig {
 		t.Fatal(err)
 	}
 	cfg.Store, cfg.Clock, cfg.Jitter = db, clock, func() float64 { return 0.5 }
-	cfg.RequestTimeout = 5 * time.Second
+	cfg.RequestTimeout = time.Duration(slowdown) * 5 * time.Second
 	if o.timeout > 0 {
 		cfg.RequestTimeout = o.timeout
 	}

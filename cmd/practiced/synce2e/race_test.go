@@ -3,5 +3,5 @@
 package synce2e_test
 
 // The race detector makes SQLite (transpiled C) many times slower, so the
-// fault tests' short request timeout and the delays set against it grow.
+// lanes' request timeouts (and the fault delays set against them) grow.
 func init() { slowdown = 8 }
