@@ -791,8 +791,11 @@ func vaComponents(text string, aided bool) []any {
 	}
 }
 
-// schedule books today's appointments across the lanes of both sites,
-// 45-minute slots from 08:30, with statuses relative to now.
+// schedule books today's appointments across the lanes of both sites in
+// 45-minute slots, with statuses relative to now. The day starts three
+// hours before now (not before 08:30, and early enough to end by
+// midnight), so that a demo started at any hour shows visits done, in
+// progress and still to come.
 func (sd *seeder) schedule(ctx context.Context) error {
 	r := sd.rng
 	type slot struct {
@@ -811,11 +814,23 @@ func (sd *seeder) schedule(ctx context.Context) error {
 		}
 	}
 	order := r.Perm(len(sd.patients))
+	const slotLen = 45 * time.Minute
+	perLane := 0
+	for _, sl := range slots {
+		perLane = max(perLane, sl.k+1)
+	}
+	dayStart := sd.now.Add(-3 * time.Hour).Truncate(15 * time.Minute)
+	if latest := sd.today.Add(24*time.Hour - time.Duration(perLane)*slotLen); dayStart.After(latest) {
+		dayStart = latest
+	}
+	if earliest := sd.today.Add(8*time.Hour + 30*time.Minute); dayStart.Before(earliest) {
+		dayStart = earliest
+	}
 	return sd.write(ctx, func(w *writeCtx) error {
 		for i, sl := range slots {
 			p := sd.patients[order[i]]
-			start := sd.today.Add(8*time.Hour + 30*time.Minute + time.Duration(sl.k)*45*time.Minute)
-			end := start.Add(45 * time.Minute)
+			start := dayStart.Add(time.Duration(sl.k) * slotLen)
+			end := start.Add(slotLen)
 			status, flow := "booked", "booked"
 			switch {
 			case !end.After(sd.now) && r.Float64() < 0.06:

@@ -3,7 +3,9 @@ package server
 import (
 	"context"
 	"database/sql"
+	"encoding/json"
 	"errors"
+	"fmt"
 	"math/rand/v2"
 	"strings"
 	"testing"
@@ -232,5 +234,50 @@ func TestSeedDrift(t *testing.T) {
 	old := drift(eyeState{se: 0.5}, 10, 55, false, r)
 	if old.se < 0.9 {
 		t.Errorf("no hyperopic shift with age: %.2f", old.se)
+	}
+}
+
+// TestSeedScheduleAtAnyHour: the demo day is placed around the server's
+// current time, so a demo started late in the day still has patients to
+// see (regression: the day always began at 08:30, and by evening every
+// appointment was done); every appointment stays on today's date.
+func TestSeedScheduleAtAnyHour(t *testing.T) {
+	if testing.Short() {
+		t.Skip("seeds a practice per hour")
+	}
+	for _, hh := range []int{9, 14, 18, 21} {
+		t.Run(fmt.Sprintf("%02d:30", hh), func(t *testing.T) {
+			e := newEnv(t)
+			now := e.clock.Now()
+			e.clock.Advance(time.Date(now.Year(), now.Month(), now.Day(), hh, 30, 0, 0, time.UTC).Sub(now))
+			if _, err := e.srv.Seed(context.Background(), "alpha", SeedOptions{Patients: 70, ImagePatients: 1, ImageWidth: 64, ImageHeight: 48}); err != nil {
+				t.Fatal(err)
+			}
+			// Read the store directly: the fake clock may run ahead of the
+			// real one, which TLS certificate checks use.
+			today := e.clock.Now().Format("2006-01-02")
+			statuses := map[string]int{}
+			n := 0
+			for _, b := range bodies(t, e.srv, "alpha", "Appointment") {
+				var ap struct {
+					Status string `json:"status"`
+					Start  string `json:"start"`
+				}
+				if err := json.Unmarshal(b, &ap); err != nil {
+					t.Fatal(err)
+				}
+				if !strings.HasPrefix(ap.Start, today) {
+					t.Errorf("appointment at %s is not today (%s)", ap.Start, today)
+				}
+				statuses[ap.Status]++
+				n++
+			}
+			if n != 60 {
+				t.Fatalf("%d appointments, want 60", n)
+			}
+			if statuses["booked"]+statuses["arrived"] == 0 || statuses["fulfilled"]+statuses["checked-in"] == 0 {
+				t.Errorf("at %02d:30 the schedule has nothing to come or nothing seen: %v", hh, statuses)
+			}
+		})
 	}
 }
