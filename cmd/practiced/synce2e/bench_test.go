@@ -60,6 +60,7 @@ func BenchmarkPrefetchDay(b *testing.B) {
 	}{{"images excluded", false}, {"with image bytes", true}} {
 		b.Run(tc.name, func(b *testing.B) {
 			p := benchPractice(b, b.Name())
+			b.ResetTimer()
 			var records int
 			var followup time.Duration
 			for i := 0; i < b.N; i++ {
@@ -90,6 +91,7 @@ func BenchmarkPrefetchDay(b *testing.B) {
 // day, to practiced. Target: under 5 s.
 func BenchmarkDrain1000(b *testing.B) {
 	p := benchPractice(b, b.Name())
+	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
 		b.StopTimer()
 		l := p.newLane(b, "Bench lane", laneOptions{allSites: true})
