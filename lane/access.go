@@ -1,9 +1,10 @@
 package lane
 
-// MeasurementPermission returns the permission that saving or removing m
-// needs: what RecordMeasurement and RemoveMeasurement check, exported so
-// that the practice server re-checks synced Observations the same way.
-func MeasurementPermission(m Measurement) Permission { return permissionFor(m) }
+// MeasurementPermissions returns the permissions of which saving or
+// removing m needs any one: what RecordMeasurement and RemoveMeasurement
+// check, exported so that the practice server re-checks synced
+// Observations the same way.
+func MeasurementPermissions(m Measurement) []Permission { return permissionsFor(m) }
 
 // VisitPermission returns the permission that moving an appointment to
 // status to needs (what AdvanceVisit checks); ok is false for a status the

@@ -326,6 +326,25 @@ func (s *Service) Active() (PatientID, EncounterID) {
 	return s.active, s.activeEnc
 }
 
+// ActiveEncounter returns the open chart's encounter (ok false when the
+// chart has none), for a screen to follow AdvanceVisit opening or moving
+// the visit's encounter. The chart's opening was audited; this read is
+// not audited again. It needs PermViewChart.
+func (s *Service) ActiveEncounter(ctx context.Context) (e Encounter, ok bool, err error) {
+	if _, err := s.check(PermViewChart); err != nil {
+		return Encounter{}, false, err
+	}
+	_, id := s.Active()
+	if id == "" {
+		return Encounter{}, false, nil
+	}
+	e, err = s.cfg.Store.GetEncounter(ctx, id)
+	if err != nil {
+		return Encounter{}, false, err
+	}
+	return e, true, nil
+}
+
 // CloseChart forgets the active chart.
 func (s *Service) CloseChart() { s.SetActiveEncounter("", "") }
 
@@ -352,16 +371,31 @@ func FilterChart(roles []Role, c Chart) Chart {
 	return out
 }
 
-// permissionFor returns what saving a measurement of this kind and source
-// requires: the final Rx and subjective findings are the optometrist's.
-func permissionFor(m Measurement) Permission {
+// permissionsFor returns what saving a measurement of this kind and source
+// requires, any one of them: the final Rx and subjective findings are the
+// optometrist's; a lensmeter reading is a pretest capture (the patient's
+// habitual glasses) or the optician's check of finished glasses.
+func permissionsFor(m Measurement) []Permission {
 	switch m.Source {
 	case SourceFinal:
-		return PermEditFinalRx
+		return []Permission{PermEditFinalRx}
 	case SourceSubjective, SourceCycloplegic, SourceTrialFrame:
-		return PermEditExam
+		return []Permission{PermEditExam}
+	case SourceLensometry:
+		return []Permission{PermCapture, PermVerifyGlasses}
 	}
-	return PermCapture
+	return []Permission{PermCapture}
+}
+
+// authorizeAny is authorize for an action that any one of perms allows;
+// a refusal is audited naming the first.
+func (s *Service) authorizeAny(ctx context.Context, perms []Permission, patient PatientID) (Actor, error) {
+	for _, p := range perms[1:] {
+		if a, err := s.check(p); err == nil {
+			return a, nil
+		}
+	}
+	return s.authorize(ctx, perms[0], patient)
 }
 
 // checkEncounterOpen refuses changes to a signed encounter.
@@ -381,7 +415,7 @@ func (s *Service) checkEncounterOpen(ctx context.Context, id EncounterID) error 
 
 // RecordMeasurement saves a measurement entered or accepted by the user.
 func (s *Service) RecordMeasurement(ctx context.Context, m Measurement) (Measurement, error) {
-	a, err := s.authorize(ctx, permissionFor(m), m.PatientID)
+	a, err := s.authorizeAny(ctx, permissionsFor(m), m.PatientID)
 	if err != nil {
 		return Measurement{}, err
 	}
@@ -415,7 +449,7 @@ func (s *Service) AcceptReading(ctx context.Context, m Measurement) (Measurement
 // RemoveMeasurement deletes a measurement (re-take, or entered in error),
 // leaving a tombstone with the reason.
 func (s *Service) RemoveMeasurement(ctx context.Context, m Measurement, reason string) error {
-	a, err := s.authorize(ctx, permissionFor(m), m.PatientID)
+	a, err := s.authorizeAny(ctx, permissionsFor(m), m.PatientID)
 	if err != nil {
 		return err
 	}

@@ -150,3 +150,23 @@ type SyncStore interface {
 	// locally.
 	ResolveConflict(ctx context.Context, id ConflictID, how ConflictResolution, by Actor, rec any) error
 }
+
+// RemoteRecord is one record pulled from the server, for stores that apply
+// a page of pulled records in one transaction (the batch form of
+// SyncStore.ApplyRemote).
+type RemoteRecord struct {
+	// Rec is the lane value with local ids, as passed to ApplyRemote.
+	Rec any
+	// ServerID and ServerVersion are the server's id and version of Rec.
+	ServerID, ServerVersion string
+	// Data holds an image's bytes when they were fetched; nil for records
+	// without bytes (then only the description is stored).
+	Data []byte
+}
+
+// Delivered is one outbox entry the server acknowledged: the batch form of
+// SyncStore.MarkPushed's arguments.
+type Delivered struct {
+	Seq                     int64
+	ServerID, ServerVersion string
+}

@@ -83,6 +83,11 @@ type auditDetail struct {
 // audit appends e to the chain in this transaction (and queues it in the
 // outbox for the server), filling Seq, ID and At.
 func (tx *wtx) audit(e lane.AuditEvent) error {
+	if tx.held != nil {
+		// a remote batch folds its records' events per patient (syncbatch.go)
+		*tx.held = append(*tx.held, e)
+		return nil
+	}
 	_, err := tx.appendAudit(e)
 	return err
 }

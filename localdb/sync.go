@@ -2,7 +2,6 @@ package localdb
 
 import (
 	"context"
-	"crypto/sha256"
 	"fmt"
 	"strconv"
 
@@ -148,20 +147,7 @@ func record[T any](ctx context.Context, db *DB, t table, id string) (any, error)
 // MarkPushed removes a delivered entry and remembers the server's id and
 // version of its record, in one transaction.
 func (db *DB) MarkPushed(ctx context.Context, seq int64, serverID, serverVersion string) error {
-	return db.write(ctx, func(tx *wtx) error {
-		var entity, id string
-		err := tx.QueryRowContext(ctx, `SELECT entity, entity_id FROM outbox WHERE seq = ?`, seq).Scan(&entity, &id)
-		if noRows(err) {
-			return notFound("outbox entry", strconv.FormatInt(seq, 10))
-		}
-		if err != nil {
-			return err
-		}
-		if _, err := tx.ExecContext(ctx, `DELETE FROM outbox WHERE seq = ?`, seq); err != nil {
-			return err
-		}
-		return tx.setServerRef(entity, id, serverID, serverVersion)
-	})
+	return db.write(ctx, func(tx *wtx) error { return tx.markPushed(seq, serverID, serverVersion) })
 }
 
 // MarkAttempt records a failed delivery attempt with its error in words
@@ -202,7 +188,11 @@ func (db *DB) ServerRef(ctx context.Context, entity, localID string) (serverID, 
 // knows no record with that server id.
 func (db *DB) LocalID(ctx context.Context, entity, serverID string) (string, error) {
 	var id string
-	err := db.r.QueryRowContext(ctx, `SELECT id FROM sync_refs WHERE entity = ? AND server_id = ? ORDER BY id LIMIT 1`, entity, serverID).Scan(&id)
+	// INDEXED BY: left to itself the planner walks the primary key for the
+	// ORDER BY, reading every ref of the entity (a full scan per pulled
+	// record and per reference).
+	err := db.r.QueryRowContext(ctx, `SELECT id FROM sync_refs INDEXED BY sync_refs_server
+		WHERE entity = ? AND server_id = ? ORDER BY id LIMIT 1`, entity, serverID).Scan(&id)
 	if noRows(err) {
 		return "", notFound(entity+" with server id", serverID)
 	}
@@ -228,15 +218,7 @@ func (tx *wtx) noPending(entity, id string) error {
 // wrapping ErrNotFound: pull patients first.
 func (db *DB) ApplyRemote(ctx context.Context, rec any, serverID, serverVersion string) error {
 	err := db.write(ctx, func(tx *wtx) error {
-		ri, err := db.acceptRemote(ctx, tx, rec, serverID, serverVersion)
-		if err != nil {
-			return err
-		}
-		if ri.deleted {
-			return tx.remove(ri.t, ri.id, 0, saveRemote, syncActor, serverVersion)
-		}
-		_, err = tx.save(ri, saveRemote, syncActor, serverVersion)
-		return err
+		return db.applyRemote(ctx, tx, lane.RemoteRecord{Rec: rec, ServerID: serverID, ServerVersion: serverVersion})
 	})
 	if err != nil {
 		return fmt.Errorf("localdb: apply remote %T: %w", rec, err)
@@ -438,21 +420,8 @@ func (db *DB) ApplyRemoteImage(ctx context.Context, img lane.Image, data []byte,
 	if data == nil {
 		return db.ApplyRemote(ctx, img, serverID, serverVersion)
 	}
-	sum := sha256.Sum256(data)
-	if img.SHA256 != ([32]byte{}) && img.SHA256 != sum {
-		return lane.Invalidf("apply remote image %s: bytes do not match its SHA256", img.ID)
-	}
-	img.SHA256, img.Size = sum, int64(len(data))
 	err := db.write(ctx, func(tx *wtx) error {
-		ri, err := db.acceptRemote(ctx, tx, img, serverID, serverVersion)
-		if err != nil {
-			return err
-		}
-		saved, err := tx.save(ri, saveRemote, syncActor, serverVersion)
-		if err != nil {
-			return err
-		}
-		return tx.writeChunks(ri.id, saved.(lane.Image).Version, data)
+		return db.applyRemote(ctx, tx, lane.RemoteRecord{Rec: img, ServerID: serverID, ServerVersion: serverVersion, Data: data})
 	})
 	if err != nil {
 		return fmt.Errorf("localdb: apply remote image: %w", err)

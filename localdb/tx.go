@@ -20,6 +20,9 @@ type wtx struct {
 	after []func()
 	// auditCount counts events appended in this transaction (tests).
 	auditCount int
+	// held, when set, collects audit events instead of appending them
+	// (ApplyRemoteBatch appends one event per patient, entity and action).
+	held *[]lane.AuditEvent
 }
 
 // write runs fn in one immediate transaction and commits it. Any error

@@ -68,6 +68,12 @@ type Config struct {
 	BackoffMax  time.Duration
 	// PushBatch is how many outbox entries are read at a time (500).
 	PushBatch int
+	// Tokens returns the bearer token of a signed-in user (cmd wires the
+	// sign-in layer's BearerToken); nil, or an error (lane.ErrNotFound:
+	// signed out, signed in offline, token expired), sends the user's
+	// changes without one. It is asked before every request, so a retry
+	// carries a fresh token.
+	Tokens func(ctx context.Context, user lane.UserID) (string, error)
 
 	// Logf receives one line per notable event; never patient data.
 	Logf func(format string, args ...any)

@@ -33,9 +33,25 @@
 // tls.Config.VerifyConnection, checks the SHA-256 of the CA's
 // SubjectPublicKeyInfo against the pin recorded at enrolment. See TLSConfig.
 //
-// Every request made on behalf of a person carries X-Examlane-User: <userID>.
-// (Sign-in work will add a signed short-lived user token in Authorization:
-// Bearer; the server records the header in Provenance and AuditEvent now.)
+// Every request made on behalf of a person carries X-Examlane-User: <userID>,
+// and every write request carries exactly one person's changes. When the
+// person is signed in online, the request also carries their short-lived
+// user token (Authorization: Bearer, Config.Tokens; asked afresh for every
+// request and retry). The token is optional by design: a change made while
+// the lane was offline, or pushed after its author signed out or the shift
+// ended, has no valid token and must still be delivered. The server
+// therefore checks every write against the named user's current roles in
+// its staff table, token or not: a write for an unknown or disabled user,
+// or one the user's roles do not allow, is refused with 403 (the lane keeps
+// the change queued with the reason and tries again each cycle, never
+// dropping it); a token naming another user than X-Examlane-User, or one
+// that is expired or forged, is refused with 401 (the lane then resends
+// without the token). Audit events and Provenance are accepted for any
+// actor, so the lane's audit trail always arrives. The server stamps each
+// Provenance and AuditEvent a lane creates with the extension
+// https://examlane.org/fhir/StructureDefinition/user-authenticated
+// (valueBoolean): true when a token proved the user, false when the user
+// was only asserted by the (mutually authenticated) lane.
 //
 // A plain-HTTP base URL is accepted only when Config.Insecure is true (the
 // Medplum interoperability test on 127.0.0.1); never in production.
@@ -186,9 +202,10 @@
 // If-Match with the version the change was made on. Each change travels in a
 // transaction Bundle with its Provenance (plain REST with a separate
 // Provenance when the server does no transactions); runs of new records
-// (audit events, measurements) go fifty to a transaction, each entry still
-// conditional, in which case X-Examlane-User is left out and the user is in
-// each entry's Provenance. A 412 that is not our own
+// (audit events, measurements) by one user go fifty to a transaction, each
+// entry still conditional; a run ends where the author changes, so that the
+// request names its one user (and carries that user's token). A 412 that
+// is not our own
 // landed change becomes a lane.Conflict holding both versions (Mine = our
 // FHIR JSON, Theirs = the server's), and the entry is parked. The parking
 // rule: an entry is held back while the record it changes has an open
@@ -203,4 +220,10 @@
 // resource type, deletions from type history when the server advertises it,
 // and 410 on read). A pulled change to a record with undelivered local
 // changes is never applied over them: it becomes a conflict.
+//
+// A store that implements BatchApplier gets pulled records in batches of
+// up to 500, each applied in one transaction, and one that implements
+// BatchMarker has the entries of each delivered request marked in one
+// transaction. A watermark is saved only after the records it covers are
+// stored, so a crash mid-pull re-fetches whatever was not committed.
 package syncclient

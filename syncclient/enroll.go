@@ -238,12 +238,13 @@ func verifyEnrollment(body []byte, code string, key *ecdsa.PrivateKey, origin, l
 }
 
 // Config returns a client configuration for this enrolment (TLS pinned to
-// the practice CA); the caller adds Store and Clock.
+// the practice CA), fetching image bytes so that earlier visits' images
+// can be viewed and compared offline; the caller adds Store and Clock.
 func (e Enrollment) Config() (Config, error) {
 	tc, err := TLSConfig(e)
 	if err != nil {
 		return Config{}, err
 	}
 	return Config{ServerURL: e.ServerURL, FHIRBase: e.FHIRBase, DICOMwebBase: e.DICOMwebBase, TLS: tc,
-		LaneID: e.LaneID, LaneName: e.LaneName, Location: e.Location}, nil
+		LaneID: e.LaneID, LaneName: e.LaneName, Location: e.Location, FetchImages: true}, nil
 }

@@ -47,7 +47,70 @@ const overlap = 2 * time.Second
 type pullState struct {
 	seen  map[string]bool // Type/id/version applied in this pull
 	scope map[string]bool // server ids of the patients whose charts the lane keeps
+	// batch holds pulled records not yet stored when the store applies
+	// them in one transaction (BatchApplier); bytes counts their image
+	// bytes. It is stored when full, before any watermark moves and before
+	// deletions are applied.
+	batch []pulled
+	bytes int
+	// ids caches LocalID answers ("entity/server id") for this pull; a
+	// record stored by the pull updates its entry.
+	ids map[string]idHit
 }
+
+// idHit is a cached LocalID answer.
+type idHit struct {
+	id    string
+	found bool
+}
+
+// localID is Store.LocalID through the pull's cache: the chart of a
+// patient names the patient (and its encounters) in every record.
+func (c *Client) localID(ctx context.Context, ps *pullState, entity, sid string) (string, error) {
+	k := entity + "/" + sid
+	if h, ok := ps.ids[k]; ok {
+		if !h.found {
+			return "", fmt.Errorf("%s with server id %s: %w", entity, sid, lane.ErrNotFound)
+		}
+		return h.id, nil
+	}
+	id, err := c.cfg.Store.LocalID(ctx, entity, sid)
+	switch {
+	case err == nil:
+		ps.remember(entity, sid, id)
+	case errors.Is(err, lane.ErrNotFound):
+		if ps.ids == nil {
+			ps.ids = map[string]idHit{}
+		}
+		ps.ids[k] = idHit{}
+	}
+	return id, err
+}
+
+// remember records that the record of entity with server id sid has local
+// id id.
+func (ps *pullState) remember(entity, sid, id string) {
+	if ps.ids == nil {
+		ps.ids = map[string]idHit{}
+	}
+	ps.ids[entity+"/"+sid] = idHit{id: id, found: true}
+}
+
+// pulled is a pulled record ready to store.
+type pulled struct {
+	res                            fhir.Resource
+	rec                            any // lane value with local ids
+	raw                            []byte
+	typ, sid, vid, entity, localID string
+	data                           []byte // image bytes to keep with it (batch path)
+}
+
+// Batch limits: pulled records are applied in one transaction per this
+// many records or bytes of images (and at every watermark).
+const (
+	maxBatch      = 500
+	maxBatchBytes = 32 << 20
+)
 
 // pull brings the lane up to date: the schedule window, the full chart of
 // each patient on it not fetched before, then what changed since each
@@ -87,7 +150,7 @@ func (c *Client) pull(ctx context.Context) error {
 			return err
 		}
 	}
-	if err := c.setWatermark(ctx, key, t0); err != nil {
+	if err := c.setWatermark(ctx, ps, key, t0); err != nil {
 		return err
 	}
 
@@ -143,7 +206,7 @@ func (c *Client) pull(ctx context.Context) error {
 		}
 		if wm == "" {
 			// First cycle: the charts above are complete as of t0.
-			if err := c.setWatermark(ctx, key, t0); err != nil {
+			if err := c.setWatermark(ctx, ps, key, t0); err != nil {
 				return err
 			}
 			continue
@@ -157,16 +220,20 @@ func (c *Client) pull(ctx context.Context) error {
 			return err
 		}
 		if since, ok := strings.CutPrefix(q.Get("_lastUpdated"), "ge"); ok && c.caps.history[typ] {
+			// deletions apply after the changes found above
+			if err := c.flush(ctx, ps); err != nil {
+				return err
+			}
 			hq := url.Values{"_since": {since}, "_count": {"500"}}
 			if _, err := c.fetchAll(ctx, typ+"/_history?"+hq.Encode(), func(e fhir.BundleEntry) error { return c.applyDelete(ctx, typ, e) }); err != nil {
 				return err
 			}
 		}
-		if err := c.setWatermark(ctx, key, tt); err != nil {
+		if err := c.setWatermark(ctx, ps, key, tt); err != nil {
 			return err
 		}
 	}
-	return nil
+	return c.flush(ctx, ps)
 }
 
 // since adds _lastUpdated=ge<watermark − overlap> to q when key has a
@@ -187,7 +254,12 @@ func (c *Client) since(ctx context.Context, key string, q url.Values) error {
 	return nil
 }
 
-func (c *Client) setWatermark(ctx context.Context, key, v string) error {
+// setWatermark stores the records still queued in ps, then moves the
+// watermark key to v: a watermark never passes a record that is not stored.
+func (c *Client) setWatermark(ctx context.Context, ps *pullState, key, v string) error {
+	if err := c.flush(ctx, ps); err != nil {
+		return err
+	}
 	if v == "" {
 		return nil // the server gave no time; keep the old watermark
 	}
@@ -217,7 +289,7 @@ func (c *Client) fetchPatients(ctx context.Context, ps *pullState, appointments 
 				continue
 			}
 			seen[sid] = true
-			if _, err := c.cfg.Store.LocalID(ctx, lane.EntityPatient, sid); errors.Is(err, lane.ErrNotFound) {
+			if _, err := c.localID(ctx, ps, lane.EntityPatient, sid); errors.Is(err, lane.ErrNotFound) {
 				need = append(need, sid)
 			} else if err != nil {
 				return fmt.Errorf("syncclient: map server id: %w", err)
@@ -273,7 +345,7 @@ func (c *Client) fetchChart(ctx context.Context, ps *pullState, sid string) erro
 	if err := c.fetchList(ctx, ps, "Basic", "subject", images); err != nil {
 		return err
 	}
-	return c.setWatermark(ctx, "chart:"+sid, first)
+	return c.setWatermark(ctx, ps, "chart:"+sid, first)
 }
 
 // fetchAll GETs a search or history and every following page, calling fn
@@ -395,7 +467,7 @@ func (c *Client) apply(ctx context.Context, ps *pullState, raw []byte, scoped bo
 	ps.seen[seenKey] = true
 	entity, _, _ := fhir.EntityOf(rec)
 	st := c.cfg.Store
-	localID, skip, err := c.localIDFor(ctx, entity, sid, res)
+	localID, skip, err := c.localIDFor(ctx, ps, entity, sid, res)
 	if err != nil || skip {
 		return err
 	}
@@ -403,7 +475,7 @@ func (c *Client) apply(ctx context.Context, ps *pullState, raw []byte, scoped bo
 		return nil // already have this version (overlap or our own push)
 	}
 	if rec, err = fhir.MapRefs(rec, func(ent, id string) (string, error) {
-		l, err := st.LocalID(ctx, ent, id)
+		l, err := c.localID(ctx, ps, ent, id)
 		if errors.Is(err, lane.ErrNotFound) {
 			return id, nil
 		}
@@ -415,19 +487,92 @@ func (c *Client) apply(ctx context.Context, ps *pullState, raw []byte, scoped bo
 		return err
 	}
 	c.raw.put(typ+"/"+sid, vid, raw)
-	err = c.store(ctx, res, rec, sid, vid)
-	if errors.Is(err, lane.ErrConflict) {
-		return c.remoteConflict(ctx, entity, localID, raw, vid)
+	p := pulled{res: res, rec: rec, raw: raw, typ: typ, sid: sid, vid: vid, entity: entity, localID: localID}
+	if _, ok := st.(BatchApplier); !ok {
+		return c.stored(ctx, ps, p, c.store(ctx, res, rec, sid, vid))
 	}
-	if errors.Is(err, lane.ErrNotFound) {
-		// e.g. a record of a patient the lane does not hold
-		c.cfg.Logf("sync: skipped %s/%s: %s", typ, sid, "the record it belongs to is not on this lane")
-		return nil
+	if p.data, err = c.imageBytes(ctx, res, rec, sid); err != nil {
+		return err
 	}
-	if err != nil {
-		return fmt.Errorf("syncclient: store pulled %s: %w", entity, err)
+	ps.batch = append(ps.batch, p)
+	ps.bytes += len(p.data)
+	if len(ps.batch) >= maxBatch || ps.bytes >= maxBatchBytes {
+		return c.flush(ctx, ps)
 	}
 	return nil
+}
+
+// flush stores the records queued in ps in one transaction
+// (BatchApplier) and handles each one's outcome as the record-by-record
+// path does. A failed batch stored nothing: the pull stops before its
+// watermark moves, and the next one fetches the page again.
+func (c *Client) flush(ctx context.Context, ps *pullState) error {
+	if len(ps.batch) == 0 {
+		return nil
+	}
+	batch := ps.batch
+	ps.batch, ps.bytes = nil, 0
+	recs := make([]lane.RemoteRecord, len(batch))
+	for i, p := range batch {
+		recs[i] = lane.RemoteRecord{Rec: p.rec, ServerID: p.sid, ServerVersion: p.vid, Data: p.data}
+	}
+	errs, err := c.cfg.Store.(BatchApplier).ApplyRemoteBatch(ctx, recs)
+	if err != nil {
+		return fmt.Errorf("syncclient: store %d pulled records: %w", len(recs), err)
+	}
+	for i, p := range batch {
+		var err error
+		if i < len(errs) {
+			err = errs[i]
+		}
+		if err := c.stored(ctx, ps, p, err); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// stored handles the outcome of storing one pulled record: a conflict is
+// recorded for a person, a record whose patient (or image) the lane does
+// not hold is skipped, any other error stops the pull.
+func (c *Client) stored(ctx context.Context, ps *pullState, p pulled, err error) error {
+	switch {
+	case err == nil:
+		ps.remember(p.entity, p.sid, p.localID)
+		return nil
+	case errors.Is(err, lane.ErrConflict):
+		return c.remoteConflict(ctx, p.entity, p.localID, p.raw, p.vid)
+	case errors.Is(err, lane.ErrNotFound):
+		// e.g. a record of a patient the lane does not hold
+		c.cfg.Logf("sync: skipped %s/%s: %s", p.typ, p.sid, "the record it belongs to is not on this lane")
+		return nil
+	}
+	return fmt.Errorf("syncclient: store pulled %s: %w", p.entity, err)
+}
+
+// imageBytes fetches the bytes of a pulled image for the batch path, when
+// the lane keeps image bytes (Config.FetchImages and an ImageReceiver
+// store); nil, keeping the description only, when it does not or when the
+// bytes cannot be had or do not match their checksum. Only a transient
+// failure is returned.
+func (c *Client) imageBytes(ctx context.Context, res fhir.Resource, rec any, sid string) ([]byte, error) {
+	img, isImg := rec.(lane.Image)
+	_, canKeep := c.cfg.Store.(ImageReceiver)
+	if !isImg || !c.cfg.FetchImages || !canKeep || img.Deleted {
+		return nil, nil
+	}
+	data, err := c.fetchImageData(ctx, res, img)
+	if transient(err) {
+		return nil, err
+	}
+	if err == nil && img.SHA256 != ([32]byte{}) && sha256Sum(data) != img.SHA256 {
+		err = fmt.Errorf("image bytes do not match their checksum: %w", lane.ErrInvalid)
+	}
+	if err != nil {
+		c.cfg.Logf("sync: image %s: bytes not fetched (%s); keeping its description only", sid, describe(err))
+		return nil, nil
+	}
+	return data, nil
 }
 
 // inScope reports whether a pulled record (references still server ids)
@@ -439,7 +584,7 @@ func (c *Client) inScope(ctx context.Context, ps *pullState, rec any) (bool, err
 		return ps.scope[string(fhir.PatientOf(rec))], nil
 	}
 	st := c.cfg.Store
-	lid, err := st.LocalID(ctx, lane.EntityImage, string(a.ImageID))
+	lid, err := c.localID(ctx, ps, lane.EntityImage, string(a.ImageID))
 	if errors.Is(err, lane.ErrNotFound) {
 		return false, nil
 	}
@@ -462,32 +607,23 @@ func (c *Client) inScope(ctx context.Context, ps *pullState, rec any) (bool, err
 
 // store applies a pulled record, with its bytes for images when asked.
 func (c *Client) store(ctx context.Context, res fhir.Resource, rec any, sid, vid string) error {
-	img, isImg := rec.(lane.Image)
-	ir, canKeep := c.cfg.Store.(ImageReceiver)
-	if !isImg || !c.cfg.FetchImages || !canKeep || img.Deleted {
-		return c.cfg.Store.ApplyRemote(ctx, rec, sid, vid)
-	}
-	data, err := c.fetchImageData(ctx, res, img)
-	if transient(err) {
+	data, err := c.imageBytes(ctx, res, rec, sid)
+	if err != nil {
 		return err
 	}
-	if err == nil && img.SHA256 != ([32]byte{}) && sha256Sum(data) != img.SHA256 {
-		err = fmt.Errorf("image bytes do not match their checksum: %w", lane.ErrInvalid)
-	}
-	if err != nil {
-		c.cfg.Logf("sync: image %s: bytes not fetched (%s); keeping its description only", sid, describe(err))
+	if data == nil {
 		return c.cfg.Store.ApplyRemote(ctx, rec, sid, vid)
 	}
-	return ir.ApplyRemoteImage(ctx, img, data, sid, vid)
+	return c.cfg.Store.(ImageReceiver).ApplyRemoteImage(ctx, rec.(lane.Image), data, sid, vid)
 }
 
 // localIDFor finds the local id of a pulled record: the mapped one, the
 // lane id it carries when that record exists here, else the server id.
 // skip is set for this lane's own create whose answer was lost: the next
 // push settles it.
-func (c *Client) localIDFor(ctx context.Context, entity, sid string, res fhir.Resource) (string, bool, error) {
+func (c *Client) localIDFor(ctx context.Context, ps *pullState, entity, sid string, res fhir.Resource) (string, bool, error) {
 	st := c.cfg.Store
-	lid, err := st.LocalID(ctx, entity, sid)
+	lid, err := c.localID(ctx, ps, entity, sid)
 	if err == nil {
 		return lid, false, nil
 	}

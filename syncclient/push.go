@@ -82,11 +82,13 @@ func (c *Client) push(ctx context.Context) error {
 				skip[k] = true
 				continue
 			}
-			// A run of plain creates goes in one transaction.
+			// A run of plain creates by one user goes in one transaction.
 			if c.caps.transactions && i >= noBatch && allCreates(groups[k]) {
 				j := i
 				var run [][]lane.OutboxEntry
-				for j < len(order) && len(run) < createBatch && allCreates(groups[order[j]]) && !skip[order[j]] && !parked[order[j]] {
+				actor := actorOf(groups[k])
+				for j < len(order) && len(run) < createBatch && allCreates(groups[order[j]]) && !skip[order[j]] && !parked[order[j]] &&
+					actorOf(groups[order[j]]) == actor {
 					run = append(run, groups[order[j]])
 					j++
 				}
@@ -97,6 +99,7 @@ func (c *Client) push(ctx context.Context) error {
 						return err
 					}
 					if err == nil && len(results) > 0 {
+						var done []lane.Delivered
 						for n, res := range results {
 							g := run[n]
 							if res.outcome == held {
@@ -105,12 +108,11 @@ func (c *Client) push(ctx context.Context) error {
 								_ = st.MarkAttempt(ctx, g[0].Seq, res.reason)
 								continue
 							}
-							for _, e := range g {
-								if err := st.MarkPushed(ctx, e.Seq, res.serverID, res.serverVersion); err != nil {
-									return fmt.Errorf("syncclient: mark delivered: %w", err)
-								}
-							}
+							done = appendDelivered(done, g, res)
 							progress = true
+						}
+						if err := c.markPushed(ctx, done); err != nil {
+							return err
 						}
 						i += len(results) - 1
 						continue
@@ -138,10 +140,8 @@ func (c *Client) push(ctx context.Context) error {
 			}
 			switch res.outcome {
 			case delivered:
-				for _, e := range g {
-					if err := st.MarkPushed(ctx, e.Seq, res.serverID, res.serverVersion); err != nil {
-						return fmt.Errorf("syncclient: mark delivered: %w", err)
-					}
+				if err := c.markPushed(ctx, appendDelivered(nil, g, res)); err != nil {
+					return err
 				}
 				progress = true
 			case conflicted:
@@ -162,6 +162,38 @@ func (c *Client) push(ctx context.Context) error {
 	}
 }
 
+// appendDelivered appends the entries of a delivered record's group.
+func appendDelivered(ds []lane.Delivered, g []lane.OutboxEntry, res pushResult) []lane.Delivered {
+	for _, e := range g {
+		ds = append(ds, lane.Delivered{Seq: e.Seq, ServerID: res.serverID, ServerVersion: res.serverVersion})
+	}
+	return ds
+}
+
+// markPushed marks delivered entries: in one transaction when the store
+// can (BatchMarker), else entry by entry.
+func (c *Client) markPushed(ctx context.Context, ds []lane.Delivered) error {
+	if len(ds) == 0 {
+		return nil
+	}
+	if bm, ok := c.cfg.Store.(BatchMarker); ok {
+		if err := bm.MarkPushedBatch(ctx, ds); err != nil {
+			return fmt.Errorf("syncclient: mark delivered: %w", err)
+		}
+		return nil
+	}
+	for _, d := range ds {
+		if err := c.cfg.Store.MarkPushed(ctx, d.Seq, d.ServerID, d.ServerVersion); err != nil {
+			return fmt.Errorf("syncclient: mark delivered: %w", err)
+		}
+	}
+	return nil
+}
+
+// actorOf returns the user a run of created records is sent for: the
+// author of the create (as pushRecord sends a create).
+func actorOf(g []lane.OutboxEntry) lane.UserID { return g[0].Actor.User }
+
 // createBatch is how many records one batched transaction creates.
 const createBatch = 50
 
@@ -175,7 +207,8 @@ func allCreates(g []lane.OutboxEntry) bool {
 	return true
 }
 
-// pushCreates creates a run of new records in one transaction, each with its
+// pushCreates creates a run of new records by one user (the run's first
+// record's actor, whom the request names) in one transaction, each with its
 // conditional create and its Provenance (audit events without). It stops
 // the run at the first record that needs the general path (an image, a
 // record already on the server or deleted), so the outbox order holds, and
@@ -252,7 +285,7 @@ func (c *Client) pushCreates(ctx context.Context, run [][]lane.OutboxEntry, park
 		entries = append(entries, fhir.BundleEntry{FullURL: urn, Resource: body,
 			Request: &fhir.BundleRequest{Method: http.MethodPost, URL: typ, IfNoneExist: condition(typ, last.ID)}})
 		if typ != "AuditEvent" {
-			prov, err := c.provenance(urn, change{actor: last.Actor, op: lane.OpCreate, key: last.IdempotencyKey})
+			prov, err := c.provenance(urn, change{actor: g[0].Actor, op: lane.OpCreate, key: last.IdempotencyKey})
 			if err != nil {
 				return nil, err
 			}
@@ -260,7 +293,7 @@ func (c *Client) pushCreates(ctx context.Context, run [][]lane.OutboxEntry, park
 		}
 	}
 	if len(entries) > 0 {
-		ws, err := c.transaction(ctx, "create records", "", entries)
+		ws, err := c.transaction(ctx, "create records", actorOf(run[0]), entries)
 		if err != nil {
 			return nil, err
 		}
@@ -382,6 +415,13 @@ func (c *Client) pushRecord(ctx context.Context, g []lane.OutboxEntry, parked ma
 	case fhir.Deleted(rec):
 		return c.pushDelete(ctx, ch)
 	case ch.sid == "" || ch.base == GoneVersion:
+		// A record created here and changed again before it reached the
+		// server goes as one create of its current state, sent for its
+		// creator: creating it is what the server authorises (a booking
+		// by the front desk that a technician then moved to pretest is
+		// the front desk's create). Every change is in the lane's audit
+		// trail under its own user.
+		ch.actor = first.Actor
 		return c.pushCreate(ctx, ch)
 	default:
 		return c.pushUpdate(ctx, ch)

@@ -38,3 +38,27 @@ type ImageReceiver interface {
 type pendingCounter interface {
 	PendingCount(ctx context.Context) (int, error)
 }
+
+// BatchApplier is implemented by stores that apply a page of pulled
+// records in one transaction (localdb does). The client then stores each
+// page of a pull with one call instead of one ApplyRemote (and one commit)
+// per record; stores without it get ApplyRemote record by record.
+//
+// ApplyRemoteBatch applies recs in order, each as ApplyRemote would (or
+// ApplyRemoteImage when Data is set: the client sets Data only for stores
+// that are also ImageReceivers), so that a record sees the ones before it.
+// A record refused by the conflict rule (ErrConflict) or lacking the record
+// it belongs to (ErrNotFound) is left out alone and its error returned at
+// its index in errs; any other failure stores nothing of the batch and is
+// returned as err.
+type BatchApplier interface {
+	ApplyRemoteBatch(ctx context.Context, recs []lane.RemoteRecord) (errs []error, err error)
+}
+
+// BatchMarker is implemented by stores that mark many delivered outbox
+// entries in one transaction (localdb does): MarkPushedBatch does what
+// MarkPushed does for each, all or nothing. Stores without it get
+// MarkPushed entry by entry.
+type BatchMarker interface {
+	MarkPushedBatch(ctx context.Context, ds []lane.Delivered) error
+}

@@ -169,8 +169,36 @@ type response struct {
 
 // do performs one request with the per-request timeout, translating
 // failures: network errors and timeouts wrap lane.ErrUnavailable, non-2xx
-// answers are *HTTPError. It feeds the circuit breaker.
+// answers are *HTTPError. It feeds the circuit breaker. A request made for
+// a user carries X-Examlane-User and, when Config.Tokens has one, the
+// user's bearer token; a token the server refuses (401: it expired on the
+// way) is dropped and the request sent once more without it, as a change
+// made offline would be.
 func (c *Client) do(ctx context.Context, r request) (*response, error) {
+	token := c.token(ctx, r.user)
+	resp, err := c.send(ctx, r, token)
+	var he *HTTPError
+	if token != "" && errors.As(err, &he) && he.Status == http.StatusUnauthorized {
+		c.cfg.Logf("sync: the server refused a user token; sending as the lane")
+		resp, err = c.send(ctx, r, "")
+	}
+	return resp, err
+}
+
+// token returns the bearer token for user, "" when there is none.
+func (c *Client) token(ctx context.Context, user lane.UserID) string {
+	if user == "" || c.cfg.Tokens == nil {
+		return ""
+	}
+	t, err := c.cfg.Tokens(ctx, user)
+	if err != nil {
+		return ""
+	}
+	return t
+}
+
+// send performs one HTTP exchange of do.
+func (c *Client) send(ctx context.Context, r request, token string) (*response, error) {
 	ctx, cancel := context.WithTimeout(ctx, c.cfg.RequestTimeout)
 	defer cancel()
 	var body io.Reader
@@ -195,6 +223,9 @@ func (c *Client) do(ctx context.Context, r request) (*response, error) {
 	req.Header.Set("Accept", accept)
 	if r.user != "" {
 		req.Header.Set("X-Examlane-User", string(r.user))
+		if token != "" {
+			req.Header.Set("Authorization", "Bearer "+token)
+		}
 	}
 	for k, v := range r.header {
 		req.Header.Set(k, v)

@@ -133,9 +133,11 @@ func TestAuditTrailEveryAction(t *testing.T) {
 		t.Fatalf("worklist: %d, %v", len(wl), err)
 	}
 	// A patient arrives now (the seeded schedule depends on the time of
-	// day, so the test books its own arrival for one of today's patients).
+	// day, so the test books its own arrival for one of today's patients,
+	// as the front desk: the server checks every synced write against the
+	// named user's roles).
 	now := time.Now()
-	appt, err := b.db.SaveAppointment(ctx, lane.Actor{User: "cli:setup", Roles: []lane.Role{lane.RoleFrontDesk}},
+	appt, err := b.db.SaveAppointment(ctx, lane.Actor{User: lane.UserID(account(lane.RoleFrontDesk).UserID), Roles: []lane.Role{lane.RoleFrontDesk}},
 		lane.Appointment{ID: lane.AppointmentID(lane.NewID()), PatientID: wl[0].PatientID, Start: now, End: now.Add(30 * time.Minute),
 			Location: b.enrolled.Location, Status: lane.ApptArrived, Provider: lane.UserID(account(lane.RoleOptometrist).UserID)})
 	if err != nil {

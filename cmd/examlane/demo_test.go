@@ -23,7 +23,7 @@ func TestDemoBackend(t *testing.T) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
 	defer cancel()
-	b, err := startDemo(ctx, demoOptions{Dir: t.TempDir(), Seed: server.SeedOptions{Patients: 12, Appointments: 8, ImagePatients: 1},
+	b, err := startDemo(ctx, demoOptions{Dir: t.TempDir(), Seed: server.SeedOptions{Patients: 12, Appointments: 8, ImagePatients: 4},
 		SyncInterval: time.Hour})
 	if err != nil {
 		t.Fatal(err)
@@ -94,6 +94,24 @@ func TestDemoBackend(t *testing.T) {
 	}
 	if len(wl) == 0 {
 		t.Fatal("empty worklist after the first sync")
+	}
+	// Earlier visits' images came down with their bytes, so that they can
+	// be viewed and compared offline.
+	images := 0
+	for _, it := range wl {
+		ch, err := b.db.Chart(ctx, it.PatientID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, img := range ch.Images {
+			images++
+			if _, err := b.db.ImageData(ctx, img.ID); err != nil {
+				t.Errorf("image of an earlier visit not viewable: %v", err)
+			}
+		}
+	}
+	if images == 0 {
+		t.Error("no earlier images pulled for today's patients")
 	}
 	chart, err := b.svc.OpenChart(ctx, wl[0].PatientID)
 	if err != nil {

@@ -1,6 +1,9 @@
 package main
 
 import (
+	"context"
+	"fmt"
+	"sync/atomic"
 	"time"
 
 	"github.com/examlane/examlane/cmd/examlane/internal/signin"
@@ -14,6 +17,24 @@ import (
 
 // The lane's sign-in layer is what the lock screen verifies people with.
 var _ ui.Authenticator = (*signin.Authenticator)(nil)
+
+// userTokens hands the sync client (syncclient.Config.Tokens) the bearer
+// tokens of the users signed in online. The sync client is built before
+// the sign-in layer, which is set once it exists; until then, and for a
+// user without a token, changes go without one (the server then records
+// the user as asserted by the lane).
+type userTokens struct {
+	auth atomic.Pointer[signin.Authenticator]
+}
+
+// Token returns user's bearer token, or an error wrapping lane.ErrNotFound.
+func (t *userTokens) Token(ctx context.Context, user lane.UserID) (string, error) {
+	a := t.auth.Load()
+	if a == nil {
+		return "", fmt.Errorf("user token: sign-in not ready: %w", lane.ErrNotFound)
+	}
+	return a.BearerToken(ctx, user)
+}
 
 // newAuthenticator builds the sign-in layer of the app: cached users in db,
 // online verification through the enrolled server (en nil: not enrolled,

@@ -57,6 +57,12 @@ func TestAnnotationSyncWithLaneClient(t *testing.T) {
 
 	ca, sa, loc := newLane("Lane A")
 	by := lane.Actor{User: "dr-1", Roles: []lane.Role{lane.RoleOptometrist}, Lane: "Lane A"}
+	// The server checks each write against the staff table: dr-1 books,
+	// photographs and marks, so holds the roles that allow it.
+	if _, err := e.srv.AddUser(ctx, User{Tenant: "alpha", ID: "dr-1", Name: "Doctor One",
+		Roles: []lane.Role{lane.RoleOptometrist, lane.RoleFrontDesk}}); err != nil {
+		t.Fatal(err)
+	}
 	p, err := sa.SavePatient(ctx, by, lane.Patient{MRN: "DEMO-AN1", Name: lane.Name{Family: "Synthetic", Given: []string{"Ann"}},
 		BirthDate: lane.Date{Year: 1980, Month: 1, Day: 1}, Sex: lane.SexFemale})
 	if err != nil {

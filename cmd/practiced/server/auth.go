@@ -490,7 +490,7 @@ func (s *Server) bearer(ctx context.Context, id identity, header string) (identi
 	if err != nil {
 		return id, fmt.Errorf("user token: %w", unavailable(err))
 	}
-	id.User, id.Roles, id.Authenticated = c.User, splitRoles(roles), true
+	id.User, id.Roles, id.Active, id.Authenticated = c.User, splitRoles(roles), true, true
 	return id, nil
 }
 

@@ -2,6 +2,8 @@ package server
 
 import (
 	"context"
+	"database/sql"
+	"errors"
 	"fmt"
 	"net/http"
 	"strings"
@@ -9,12 +11,22 @@ import (
 	"github.com/examlane/examlane/lane"
 )
 
-// Server-side permission checks for synced writes. A write made with a
-// valid user token (identity.Authenticated) is allowed only when one of the
-// user's current roles grants a permission the write needs, by the same
-// role table the lane's service layer uses (lane.Allowed). Writes without a
-// token are not checked yet: lanes send tokens once their sign-in layer is
-// wired into sync, and the server will then require them.
+// Server-side permission checks for synced writes. Every write a lane makes
+// is allowed only when the user it names (X-Examlane-User, or the user of
+// its token) is an enabled staff account of the tenant and one of that
+// user's current roles, from the staff table, grants a permission the write
+// needs, by the same role table the lane's service layer uses
+// (lane.Allowed). A token is not required: mutual TLS proves the lane, and
+// changes made offline reach the server after their author's token has
+// expired. A token, when present, must name the same user (bearer), and it
+// is recorded: every Provenance and AuditEvent a lane creates is stamped
+// with extUserAuthenticated, true when the user was proven by a token and
+// false when only asserted by the lane.
+//
+// Audit events and Provenance are the exception to the role check: they
+// record what happened on the lane, and are accepted for any actor (a user
+// disabled since, the lane's sync process), so that the audit trail is
+// never lost.
 
 // Examlane code systems and extensions the rules read (as syncclient/fhir
 // writes them; the server does not import the lane's mapping).
@@ -24,6 +36,9 @@ const (
 	extFlow      = extBase + "flow-status"
 	extSignature = extBase + "signature"
 	extAddendum  = extBase + "addendum"
+	// extUserAuthenticated (valueBoolean) on a Provenance or AuditEvent a
+	// lane created: whether its user was proven by a token.
+	extUserAuthenticated = extBase + "user-authenticated"
 )
 
 // notesExts are the Encounter extensions that hold clinical notes.
@@ -62,8 +77,9 @@ func writeRuleFor(method, typ string, m map[string]any, cur map[string]any) writ
 		}
 		return needs(lane.PermEditSchedule)
 	case "Encounter":
-		// As the lane's SaveEncounter, SignExam and AddAddendum: notes
-		// need exam.edit, status changes measure.capture, a signature
+		// As the lane's SaveEncounter, SignExam, AddAddendum and
+		// AdvanceVisit: notes need exam.edit, status changes and opening
+		// a visit's encounter without notes measure.capture, a signature
 		// exam.sign, an addendum exam.addendum; a signature is never
 		// removed.
 		switch {
@@ -78,13 +94,18 @@ func writeRuleFor(method, typ string, m map[string]any, cur map[string]any) writ
 			return needs(lane.PermCapture)
 		case hasExt(m, extSignature):
 			return needs(lane.PermSignExam)
-		case method == http.MethodPost || encounterNotes(m) != encounterNotes(cur):
+		case encounterNotes(m) != encounterNotes(cur):
+			// cur is nil for a create: a new encounter carrying notes
 			return needs(lane.PermEditExam)
+		case method == http.MethodPost:
+			// a visit's encounter opened without notes, as AdvanceVisit
+			// opens it when a technician starts the pretest
+			return needs(lane.PermCapture)
 		}
 		return needs(lane.PermCapture)
 	case "Observation":
 		if src := codeIn(body, "method", sourceSystem); src != "" {
-			return needs(lane.MeasurementPermission(lane.Measurement{Source: lane.Source(src)}))
+			return needs(lane.MeasurementPermissions(lane.Measurement{Source: lane.Source(src)})...)
 		}
 		return needs(lane.PermCapture, lane.PermEditExam)
 	case "VisionPrescription":
@@ -114,24 +135,26 @@ func writeRuleFor(method, typ string, m map[string]any, cur map[string]any) writ
 	return writeRule{never: true}
 }
 
-// allow checks a rule against the caller; nil when the caller has no token
-// (not enforced) or a role grants it.
+// allow checks a rule against the caller: nil for the server's own writes
+// (administration and seeding have no lane), for audit records, and when a
+// current role of the named, enabled user grants the write.
 func (id identity) allow(r writeRule, what string) error {
-	if !id.Authenticated {
+	if id.Lane == "" {
 		return nil
 	}
 	switch {
 	case r.never:
 		return fmt.Errorf("%s: %w: the record is append-only or signed", what, lane.ErrForbidden)
 	case r.anyRole:
-		if len(id.Roles) > 0 {
+		return nil
+	case id.User == "":
+		return fmt.Errorf("%s: %w: the request names no user", what, lane.ErrForbidden)
+	case !id.Active:
+		return fmt.Errorf("%s: %w: user %s is not an enabled staff account", what, lane.ErrForbidden, id.User)
+	}
+	for _, p := range r.perms {
+		if lane.Allowed(id.Roles, p) {
 			return nil
-		}
-	default:
-		for _, p := range r.perms {
-			if lane.Allowed(id.Roles, p) {
-				return nil
-			}
 		}
 	}
 	names := make([]string, len(r.perms))
@@ -142,10 +165,12 @@ func (id identity) allow(r writeRule, what string) error {
 }
 
 // authorizeWrite checks a write in this transaction against the caller's
-// roles. cur is the current stored version (nil when creating).
+// roles. cur is the current stored version (nil when creating). A
+// Provenance or AuditEvent a lane creates is stamped (in m) with whether
+// its user was proven by a token.
 func (w *writeCtx) authorizeWrite(method, typ string, m map[string]any, cur *stored) error {
-	if !w.who.Authenticated {
-		return nil
+	if method == http.MethodPost && (typ == "Provenance" || typ == "AuditEvent") && w.who.Lane != "" && m != nil {
+		stampAuthenticated(m, w.who.Authenticated)
 	}
 	var curBody map[string]any
 	if cur != nil && len(cur.Body) > 0 {
@@ -157,6 +182,41 @@ func (w *writeCtx) authorizeWrite(method, typ string, m map[string]any, cur *sto
 // allowCapture checks a DICOM store (STOW-RS) by the caller.
 func (s *Server) allowCapture(ctx context.Context) error {
 	return callerOf(ctx).allow(needs(lane.PermCapture), "STOW-RS")
+}
+
+// stampAuthenticated sets m's extUserAuthenticated extension, replacing
+// any the lane sent (a lane cannot claim a proof it did not give).
+func stampAuthenticated(m map[string]any, proven bool) {
+	var keep []any
+	for _, e := range collect(m, []string{"extension"}) {
+		if x, _ := e.(map[string]any); str(x, "url") != extUserAuthenticated {
+			keep = append(keep, e)
+		}
+	}
+	m["extension"] = append(keep, map[string]any{"url": extUserAuthenticated, "valueBoolean": proven})
+}
+
+// namedUser completes the identity of a request without a token from the
+// staff table: Active and Roles when the user the lane names is an enabled
+// account of its tenant, neither otherwise (writes needing a role are then
+// refused).
+func (s *Server) namedUser(ctx context.Context, id identity) (identity, error) {
+	if id.User == "" {
+		return id, nil
+	}
+	var roles string
+	var disabled bool
+	err := s.db.r.QueryRowContext(ctx, `SELECT roles, disabled FROM staff WHERE tenant=? AND id=?`, id.Tenant, id.User).Scan(&roles, &disabled)
+	switch {
+	case errors.Is(err, sql.ErrNoRows):
+		return id, nil
+	case err != nil:
+		return id, fmt.Errorf("user: %w", unavailable(err))
+	}
+	if !disabled {
+		id.Roles, id.Active = splitRoles(roles), true
+	}
+	return id, nil
 }
 
 func str(m map[string]any, k string) string {

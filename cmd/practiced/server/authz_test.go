@@ -165,6 +165,16 @@ func authzActions() []authzAction {
 			func(ids srvIDs) (string, string, any) {
 				return http.MethodDelete, "/fhir/R4/Observation/" + ids.obs, nil
 			}},
+		{"read glasses on the lensmeter", "TOP",
+			func(ctx context.Context, f *svcFixture) error {
+				m := autoref(f.pid, f.enc.ID)
+				m.Source = lane.SourceLensometry
+				_, err := f.svc.RecordMeasurement(ctx, m)
+				return err
+			},
+			func(ids srvIDs) (string, string, any) {
+				return http.MethodPost, "/fhir/R4/Observation", observationRes(ids.patient, "lensmeter")
+			}},
 		{"record subjective refraction", "O",
 			func(ctx context.Context, f *svcFixture) error {
 				m := autoref(f.pid, f.enc.ID)
@@ -260,6 +270,15 @@ func authzActions() []authzAction {
 			func(ids srvIDs) (string, string, any) {
 				return put("Appointment", ids.appt, appointmentRes(ids.patient, "checked-in", "pretest", "2026-11-23T10:00:00Z"))
 			}},
+		{"open the visit's encounter at pretest", "TO",
+			func(ctx context.Context, f *svcFixture) error {
+				_, err := f.svc.AdvanceVisit(ctx, f.appt, lane.ApptPretest)
+				return err
+			},
+			func(ids srvIDs) (string, string, any) {
+				// what AdvanceVisit's new encounter is on the wire: no notes
+				return http.MethodPost, "/fhir/R4/Encounter", encounterRes(ids.patient, "pretest")
+			}},
 		{"move visit to exam", "O",
 			func(ctx context.Context, f *svcFixture) error {
 				_, err := f.svc.AdvanceVisit(ctx, f.appt, lane.ApptExam)
@@ -320,7 +339,7 @@ func TestEveryRoleEveryActionServiceAndServer(t *testing.T) {
 	e := newAuthEnv(t)
 	ctx := context.Background()
 	adm := e.enrol(t, "alpha")
-	adm.user = ""
+	adm.user = testUser
 	tokens := map[lane.Role]string{}
 	userLane := e.enrol(t, "alpha")
 	userLane.user = ""
@@ -378,7 +397,7 @@ func TestServerWriteRulesBeyondTheTable(t *testing.T) {
 	e := newAuthEnv(t)
 	ctx := context.Background()
 	adm := e.enrol(t, "alpha")
-	adm.user = ""
+	adm.user = testUser
 	l := e.enrol(t, "alpha")
 	l.user = ""
 	u, _ := e.srv.AddUser(ctx, User{Tenant: "alpha", Name: "Optom One", Roles: []lane.Role{lane.RoleOptometrist}})

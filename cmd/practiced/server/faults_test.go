@@ -53,6 +53,7 @@ func TestFaults(t *testing.T) {
 		req, _ := http.NewRequest("POST", a.base+"/fhir/R4/Patient", bytes.NewReader(b))
 		req.Header.Set("Content-Type", "application/fhir+json")
 		req.Header.Set("If-None-Exist", "identifier=urn:examlane:id|cut-1")
+		req.Header.Set(userHeader, a.user)
 		if resp, err := a.c.Do(req); err == nil {
 			resp.Body.Close()
 			t.Fatalf("cut request answered %d", resp.StatusCode)

@@ -402,7 +402,7 @@ func TestTransactionAllOrNothing(t *testing.T) {
 	// PUT and DELETE entries with the right versions succeed together.
 	good := tx(
 		map[string]any{"resource": encRes, "request": map[string]any{"method": "PUT", "url": "Encounter/" + idOf(encRes), "ifMatch": `W/"1"`}},
-		map[string]any{"request": map[string]any{"method": "DELETE", "url": "Provenance/" + idOf(es[2]["resource"].(map[string]any))}},
+		map[string]any{"request": map[string]any{"method": "DELETE", "url": "Patient/" + idOf(es[1]["resource"].(map[string]any))}},
 	)
 	_, r3 := a.must(200, "POST", "/fhir/R4", good)
 	if st := entries(r3)[1]["response"].(map[string]any)["status"]; st != "204 No Content" {

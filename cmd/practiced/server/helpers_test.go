@@ -11,6 +11,7 @@ import (
 	"crypto/x509/pkix"
 	"encoding/json"
 	"encoding/pem"
+	"errors"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -18,6 +19,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/examlane/examlane/lane"
 )
 
 // fakeClock is a settable clock starting at the real time (certificates
@@ -81,6 +84,9 @@ func newEnv(t testing.TB) *env {
 	return e
 }
 
+// testUser is the staff account test lanes act as (newEnv adds it).
+const testUser = "user-1"
+
 // testLane is an enrolled test lane.
 type testLane struct {
 	t      testing.TB
@@ -134,6 +140,14 @@ func (e *env) enrol(t testing.TB, tenant string) *testLane {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// Test lanes act as testUser (testLane.user): an enabled account with
+	// every role, since the server checks every lane write against the
+	// named user's roles. Added with the first lane of a practice, so that
+	// tests that enrol none (the seed) see only their own staff.
+	if _, err := e.srv.AddUser(context.Background(), User{Tenant: tenant, ID: testUser, Name: "Test User", Roles: lane.Roles}); err != nil &&
+		!errors.Is(err, errExists) && !errors.Is(err, lane.ErrConflict) {
+		t.Fatal(err)
+	}
 	key, csr := newCSR(t)
 	proof, err := EnrollProof(code, csr)
 	if err != nil {
@@ -169,7 +183,7 @@ func laneClient(t testing.TB, base string, resp EnrollResponse, key *ecdsa.Priva
 		},
 		ForceAttemptHTTP2: true,
 	}
-	return &testLane{t: t, base: base, c: &http.Client{Transport: tr, Timeout: 30 * time.Second}, tenant: resp.Tenant, id: resp.LaneID, user: "user-1"}
+	return &testLane{t: t, base: base, c: &http.Client{Transport: tr, Timeout: 30 * time.Second}, tenant: resp.Tenant, id: resp.LaneID, user: testUser}
 }
 
 // do sends a request; path is relative to the server root unless absolute.

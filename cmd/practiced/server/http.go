@@ -26,12 +26,15 @@ const userHeader = "X-Examlane-User"
 
 // identity is who is calling: the lane's tenant, lane id and location from
 // its verified certificate, and the acting user from userHeader or, when
-// the request carries a valid user token, from the token. Authenticated
-// is set only by a token; then Roles are the user's current roles and
-// writes are checked against them.
+// the request carries a valid user token, from the token. Active is set
+// when User is an enabled staff account of the tenant, and Roles are then
+// its current roles from the staff table; a lane's writes are checked
+// against them whether or not a token came (authz.go). Authenticated is
+// set only by a token: the user was proven, not only named by the lane.
 type identity struct {
 	Tenant, Lane, Location, User string
 	Roles                        []lane.Role
+	Active                       bool
 	Authenticated                bool
 }
 
@@ -113,7 +116,7 @@ func (s *Server) identify(r *http.Request) (identity, error) {
 	if h := r.Header.Get("Authorization"); h != "" {
 		return s.bearer(r.Context(), id, h)
 	}
-	return id, nil
+	return s.namedUser(r.Context(), id)
 }
 
 // callerOf returns the identity put in the context by authenticated.

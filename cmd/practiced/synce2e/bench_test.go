@@ -7,40 +7,38 @@ import (
 	"time"
 )
 
-// Each benchmark has its own seeded practiced (seeding takes seconds), so
-// that one benchmark's writes do not slow the next; they are started on
-// first use and stopped by TestMain.
+// Each run of a benchmark function gets a freshly seeded practiced
+// (seeding takes seconds and is not timed), so that one run's writes do not
+// slow the next; TestMain stops the last ones.
 var (
-	benchMu    sync.Mutex
-	benchPs    = map[string]runningPractice{}
-	benchStops []func()
+	benchMu sync.Mutex
+	benchPs = map[string]func(){} // benchmark name → stop its practiced
 )
 
-// benchPractice returns the practiced of the benchmark named key: daySeed
-// with thirty patients' fundus pairs at the demo's full size (640×480), so
-// that the figures with image bytes are realistic.
+// benchPractice starts the practiced of one run of the benchmark named
+// key, stopping the previous run's: daySeed with thirty patients' fundus
+// pairs at the demo's full size (640×480), so that the figures with image
+// bytes are realistic.
 func benchPractice(b *testing.B, key string) *practice {
 	benchMu.Lock()
 	defer benchMu.Unlock()
-	rp, ok := benchPs[key]
-	if !ok {
-		dir, err := os.MkdirTemp("", "synce2e-bench-")
-		if err != nil {
-			b.Fatal(err)
-		}
-		seed := daySeed
-		seed.ImagePatients, seed.ImageWidth, seed.ImageHeight = 30, 0, 0
-		rp = startPracticeIn(b, dir, practiceOptions{seed: &seed, settle: true})
-		benchPs[key] = rp
-		benchStops = append(benchStops, func() { rp.stopFn(); os.RemoveAll(dir) })
+	if stop := benchPs[key]; stop != nil {
+		stop()
 	}
-	rp.t = b
+	dir, err := os.MkdirTemp("", "synce2e-bench-")
+	if err != nil {
+		b.Fatal(err)
+	}
+	seed := daySeed
+	seed.ImagePatients, seed.ImageWidth, seed.ImageHeight = 30, 0, 0
+	rp := startPracticeIn(b, dir, practiceOptions{seed: &seed, settle: true})
+	benchPs[key] = func() { rp.stopFn(); os.RemoveAll(dir) }
 	return rp.practice
 }
 
 func TestMain(m *testing.M) {
 	code := m.Run()
-	for _, stop := range benchStops {
+	for _, stop := range benchPs {
 		stop()
 	}
 	os.Exit(code)

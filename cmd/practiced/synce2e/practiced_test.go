@@ -148,6 +148,18 @@ func startPracticeIn(t testing.TB, dir string, o practiceOptions) runningPractic
 	} else {
 		p.tech, p.optom = "tech-e2e", "optom-e2e"
 	}
+	// practiced checks every lane write against the named user's roles in
+	// its staff table. The scenarios exercise sync, not the role table
+	// (practiced/server's authz tests do), and their actors make changes
+	// any clinician might: the harness acts through accounts holding every
+	// role, the practice system's own writes included (harnessUser).
+	for _, id := range []string{"tech-e2e", "optom-e2e", harnessUser} {
+		if _, err := srv.AddUser(bg, server.User{Tenant: tenantID, ID: id, Name: "Harness " + id, Roles: lane.Roles}); err != nil {
+			stop()
+			t.Fatalf("practiced user: %v", err)
+		}
+	}
+	p.tech, p.optom = "tech-e2e", "optom-e2e"
 	en := p.enrol(t, "Practice system", loc)
 	p.site = en.Location
 	tc, err := syncclient.TLSConfig(en)
@@ -270,6 +282,9 @@ func (p *practice) get(path string) (int, []byte) {
 	return p.do(http.MethodGet, path, nil, nil)
 }
 
+// harnessUser is the staff account the practice system's writes name.
+const harnessUser = "practice-e2e"
+
 func (p *practice) do(method, path string, body []byte, hdr map[string]string) (int, []byte) {
 	p.t.Helper()
 	u := path
@@ -285,6 +300,7 @@ func (p *practice) do(method, path string, body []byte, hdr map[string]string) (
 		p.t.Fatal(err)
 	}
 	req.Header.Set("Accept", "application/fhir+json")
+	req.Header.Set("X-Examlane-User", harnessUser)
 	if body != nil {
 		req.Header.Set("Content-Type", "application/fhir+json")
 	}
