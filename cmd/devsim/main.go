@@ -52,7 +52,7 @@ import (
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	usr1 := make(chan os.Signal, 1)
-	signal.Notify(usr1, syscall.SIGUSR1)
+	notifyMeasureSignal(usr1)
 	code := run(ctx, os.Args[1:], os.Stdin, os.Stdout, os.Stderr, usr1)
 	stop()
 	os.Exit(code)
