@@ -34,11 +34,38 @@ func (p *Pyramid) Render(v View, w, h int) *image.RGBA {
 // dst.Rect.Min), sampling bilinearly from the level chosen by LevelFor and
 // painting Background outside the image. Reusing dst between frames avoids
 // an allocation per frame.
+//
+// A magnified view of a 4:2:0 Y'CbCr level 0 (a camera JPEG) is sampled
+// from that level converted to RGB at its pixel centres, with chroma
+// interpolated between its samples as JPEG decoders' "fancy upsampling"
+// does, so colours blend in RGB like any decoded image's; only the source
+// rectangle the viewport shows is converted, once per frame. Other views of
+// a Y'CbCr level sample luma bilinearly and chroma per screen pixel. An
+// unrotated or quarter-turned view of RGB pixels samples separably: the
+// two source lines a screen row falls between are blended once per row,
+// then each screen pixel from two neighbours of that blend (see
+// sample.go). The fast paths agree with plain per-pixel sampling within
+// one level per channel (TestFastPathsMatchReference).
 func (p *Pyramid) RenderInto(dst *image.RGBA, v View) {
 	vp := dst.Rect.Size()
 	if vp.X <= 0 || vp.Y <= 0 {
 		return
 	}
+	s := p.plan(v, vp)
+	if y, ok := s.src.(*image.YCbCr); ok && y.SubsampleRatio == image.YCbCrSubsampleRatio420 && !s.minify {
+		if reg, ok := s.visible420(y, vp); ok {
+			defer putRegion(reg)
+		}
+	}
+	if rgba, ok := s.src.(*image.RGBA); ok && s.axisAligned() {
+		s.separable(dst, rgba)
+		return
+	}
+	s.rows(dst, false)
+}
+
+// plan returns how a vp-sized viewport of view v samples the pyramid.
+func (p *Pyramid) plan(v View, vp image.Point) sampling {
 	k := p.LevelFor(v.scale())
 	src := p.Level(k)
 	inv := v.ToImage(vp)
@@ -49,28 +76,59 @@ func (p *Pyramid) RenderInto(dst *image.RGBA, v View) {
 	g.TY = f*(inv.TY+0.5*inv.C+0.5*inv.D) - 0.5
 	// Bounds of the image in level sample coordinates: level-0 size times f.
 	lw, lh := float64(p.sizes[0].X)*f, float64(p.sizes[0].Y)*f
-	sz := p.sizes[k]
-	// Interior: where both bilinear neighbours exist without clamping
-	// (for 4:2:0 chroma too), with a hair of margin for fixed-point steps.
-	const eps = 1e-6
-	iu0, iu1 := 0.0, float64(sz.X-1)-eps
-	iw0, iw1 := 0.0, float64(sz.Y-1)-eps
-	if s, ok := src.(*image.YCbCr); ok && s.SubsampleRatio == image.YCbCrSubsampleRatio420 {
-		// chroma coordinate u/2 − 0.25 must lie in [0, cw−1)
-		iu0, iw0 = 0.5, 0.5
-		iu1 = math.Min(iu1, 2*float64((sz.X+1)/2-1)+0.5-eps)
-		iw1 = math.Min(iw1, 2*float64((sz.Y+1)/2-1)+0.5-eps)
-	}
 	// At 1:1 or smaller, a screen pixel spans at least one luma pixel and
 	// nearest chroma (as image/jpeg's own YCbCr.At) is indistinguishable
 	// from bilinear chroma and much cheaper; magnified views blend chroma.
 	minify := math.Hypot(g.A, g.C) >= 1-1e-9
+	return sampling{src: src, g: g, ulo: -0.5, uhi: lw - 0.5, wlo: -0.5, whi: lh - 0.5, minify: minify}
+}
+
+// sampling is one frame's sampling plan: viewport pixel (x,y) samples
+// level point g(x,y), which is inside the image where ulo ≤ u < uhi and
+// wlo ≤ w < whi. src holds the level's pixels from off on: the whole level
+// (off zero), or a converted rectangle of it that reaches the image's edge
+// wherever a sample is clamped there.
+type sampling struct {
+	src                image.Image
+	off                image.Point
+	g                  Affine
+	ulo, uhi, wlo, whi float64
+	minify             bool
+}
+
+// rows renders row by row with the general samplers: each screen pixel
+// from its four source neighbours. With reference set it uses only the
+// clamped per-pixel samplers.
+func (s *sampling) rows(dst *image.RGBA, reference bool) {
+	vp := dst.Rect.Size()
+	g, src := s.g, s.src
+	sz := src.Bounds().Size()
+	// Interior: where both bilinear neighbours exist without clamping
+	// (for 4:2:0 chroma too), with a margin on both sides for the
+	// fixed-point steps (2⁻³³ of error each, accumulated over a row).
+	const eps = 1e-4
+	iu0, iu1 := eps, float64(sz.X-1)-eps
+	iw0, iw1 := eps, float64(sz.Y-1)-eps
+	if y, ok := src.(*image.YCbCr); ok && y.SubsampleRatio == image.YCbCrSubsampleRatio420 {
+		// chroma coordinate u/2 − 0.25 must lie in [0, cw−1)
+		iu0, iw0 = 0.5+eps, 0.5+eps
+		iu1 = math.Min(iu1, 2*float64((sz.X+1)/2-1)+0.5-eps)
+		iw1 = math.Min(iw1, 2*float64((sz.Y+1)/2-1)+0.5-eps)
+	}
+	ox, oy := float64(s.off.X), float64(s.off.Y)
+	iu0, iu1, iw0, iw1 = iu0+ox, iu1+ox, iw0+oy, iw1+oy
+	fox, foy := int64(s.off.X)<<fixShift, int64(s.off.Y)<<fixShift
+	minify := s.minify
+	fdu, fdw := toFix(g.A), toFix(g.C)
+	// A step this large leaves at most one sample per segment (and would
+	// overflow the fixed point): then each segment starts afresh.
+	steady := math.Abs(g.A) < 1<<20 && math.Abs(g.C) < 1<<20
 	parallelRows(vp.Y, vp.X*vp.Y, func(y0, y1 int) {
 		for y := y0; y < y1; y++ {
 			row := dst.Pix[y*dst.Stride : y*dst.Stride+4*vp.X]
 			u := g.B*float64(y) + g.TX
 			w := g.D*float64(y) + g.TY
-			ox0, ox1 := span(u, w, g.A, g.C, -0.5, lw-0.5, -0.5, lh-0.5, 0, vp.X)
+			ox0, ox1 := span(u, w, g.A, g.C, s.ulo, s.uhi, s.wlo, s.whi, 0, vp.X)
 			fill(row[:4*ox0])
 			fill(row[4*ox1:])
 			if ox0 >= ox1 {
@@ -80,40 +138,54 @@ func (p *Pyramid) RenderInto(dst *image.RGBA, v View) {
 			if ix0 >= ix1 {
 				ix0, ix1 = ox1, ox1
 			}
+			// Fixed-point coordinates step from the first sample in the
+			// image, whatever the segments, so every path (and the
+			// reference) sees the same weights.
+			fu0, fw0 := toFix(u+g.A*float64(ox0)), toFix(w+g.C*float64(ox0))
 			for _, r := range [3][3]int{{ox0, ix0, 0}, {ix0, ix1, 1}, {ix1, ox1, 0}} {
 				if r[0] >= r[1] {
 					continue
 				}
-				uu, ww := u+g.A*float64(r[0]), w+g.C*float64(r[0])
+				c := fixRun{u: fu0 + int64(r[0]-ox0)*fdu, w: fw0 + int64(r[0]-ox0)*fdw, du: fdu, dw: fdw}
+				if !steady {
+					c.u, c.w = toFix(u+g.A*float64(r[0])), toFix(w+g.C*float64(r[0]))
+				}
+				c.u, c.w = c.u-fox, c.w-foy
 				out := row[4*r[0] : 4*r[1]]
-				inner := r[2] == 1
+				inner := r[2] == 1 && !reference
 				switch s := src.(type) {
 				case *image.RGBA:
 					if inner {
-						rowRGBAInner(out, s, uu, ww, g.A, g.C)
+						rowRGBAInner(out, s, c)
 					} else {
-						rowRGBA(out, s, uu, ww, g.A, g.C)
+						rowRGBA(out, s, c)
 					}
 				case *image.YCbCr:
 					switch {
 					case inner && s.SubsampleRatio == image.YCbCrSubsampleRatio420 && minify:
-						rowYCbCr420NearestChroma(out, s, uu, ww, g.A, g.C)
+						rowYCbCr420NearestChroma(out, s, c)
 					case inner && s.SubsampleRatio == image.YCbCrSubsampleRatio420:
-						rowYCbCr420Inner(out, s, uu, ww, g.A, g.C)
+						rowYCbCr420Inner(out, s, c)
 					default:
-						rowYCbCr(out, s, uu, ww, g.A, g.C)
+						rowYCbCr(out, s, c, minify)
 					}
 				case *image.Gray:
-					rowGray(out, s, uu, ww, g.A, g.C)
+					rowGray(out, s, c)
 				}
 			}
 		}
 	})
 }
 
+// fill paints the pixels of b (whole pixels) with Background, doubling
+// the painted prefix with copy.
 func fill(b []uint8) {
-	for i := 0; i+3 < len(b); i += 4 {
-		b[i], b[i+1], b[i+2], b[i+3] = Background[0], Background[1], Background[2], Background[3]
+	if len(b) < 4 {
+		return
+	}
+	copy(b, Background[:])
+	for n := 4; n < len(b); n *= 2 {
+		copy(b[n:], b[:n])
 	}
 }
 
@@ -149,6 +221,17 @@ func span(u, w, du, dw, ulo, uhi, wlo, whi float64, x0, x1 int) (int, int) {
 
 const fixShift = 32
 
+// fixRun is a run of samples in fixed point: the first at (u, w), each
+// next one (du, dw) further.
+type fixRun struct{ u, w, du, dw int64 }
+
+// chroma420 returns the run in 4:2:0 chroma sample coordinates,
+// u/2 − 0.25 and w/2 − 0.25, and their steps.
+func (c fixRun) chroma420() (int64, int64, int64, int64) {
+	const quarter = 1 << (fixShift - 2)
+	return c.u>>1 - quarter, c.w>>1 - quarter, c.du >> 1, c.dw >> 1
+}
+
 func toFix(v float64) int64 { return int64(math.Round(v * (1 << fixShift))) }
 
 // axis returns the two neighbouring indices around fixed-point coordinate
@@ -177,9 +260,9 @@ func lerp32(a, b, w uint32) uint32 {
 }
 
 // rowRGBA samples with clamping at the image edges.
-func rowRGBA(out []uint8, s *image.RGBA, u, w, du, dw float64) {
+func rowRGBA(out []uint8, s *image.RGBA, c fixRun) {
 	sw, sh := s.Rect.Dx(), s.Rect.Dy()
-	fu, fw, fdu, fdw := toFix(u), toFix(w), toFix(du), toFix(dw)
+	fu, fw, fdu, fdw := c.u, c.w, c.du, c.dw
 	pix, stride := s.Pix, s.Stride
 	for i := 0; i+3 < len(out); i += 4 {
 		x0, x1, wx := axis(fu, sw)
@@ -194,8 +277,8 @@ func rowRGBA(out []uint8, s *image.RGBA, u, w, du, dw float64) {
 }
 
 // rowRGBAInner samples where all four neighbours exist.
-func rowRGBAInner(out []uint8, s *image.RGBA, u, w, du, dw float64) {
-	fu, fw, fdu, fdw := toFix(u), toFix(w), toFix(du), toFix(dw)
+func rowRGBAInner(out []uint8, s *image.RGBA, c fixRun) {
+	fu, fw, fdu, fdw := c.u, c.w, c.du, c.dw
 	pix, stride := s.Pix, s.Stride
 	for i := 0; i+3 < len(out); i += 4 {
 		off := int(fw>>fixShift)*stride + 4*int(fu>>fixShift)
@@ -210,9 +293,9 @@ func rowRGBAInner(out []uint8, s *image.RGBA, u, w, du, dw float64) {
 	}
 }
 
-func rowGray(out []uint8, s *image.Gray, u, w, du, dw float64) {
+func rowGray(out []uint8, s *image.Gray, c fixRun) {
 	sw, sh := s.Rect.Dx(), s.Rect.Dy()
-	fu, fw, fdu, fdw := toFix(u), toFix(w), toFix(du), toFix(dw)
+	fu, fw, fdu, fdw := c.u, c.w, c.du, c.dw
 	for i := 0; i+3 < len(out); i += 4 {
 		x0, x1, wx := axis(fu, sw)
 		y0, y1, wy := axis(fw, sh)
@@ -230,15 +313,15 @@ func bilin(a, b, c, d uint8, wx, wy uint32) uint8 {
 }
 
 // rowYCbCr samples luma bilinearly with clamping; chroma is bilinear for
-// 4:2:0 (sited between luma pairs, as image/jpeg stores it) and nearest
-// otherwise.
-func rowYCbCr(out []uint8, s *image.YCbCr, u, w, du, dw float64) {
+// 4:2:0 (sited between luma pairs, as image/jpeg stores it) unless
+// nearestChroma is set, and otherwise the nearest luma pixel's.
+func rowYCbCr(out []uint8, s *image.YCbCr, c fixRun, nearestChroma bool) {
 	sw, sh := s.Rect.Dx(), s.Rect.Dy()
-	fu, fw, fdu, fdw := toFix(u), toFix(w), toFix(du), toFix(dw)
-	if s.SubsampleRatio == image.YCbCrSubsampleRatio420 {
+	fu, fw, fdu, fdw := c.u, c.w, c.du, c.dw
+	if s.SubsampleRatio == image.YCbCrSubsampleRatio420 && !nearestChroma {
 		cw, ch := (sw+1)/2, (sh+1)/2
 		// Chroma sample coordinate: (u+0.5)/2 − 0.5 = u/2 − 0.25.
-		cu, cwf, cdu, cdw := toFix(u/2-0.25), toFix(w/2-0.25), toFix(du/2), toFix(dw/2)
+		cu, cwf, cdu, cdw := c.chroma420()
 		for i := 0; i+3 < len(out); i += 4 {
 			x0, x1, wx := axis(fu, sw)
 			y0, y1, wy := axis(fw, sh)
@@ -278,8 +361,8 @@ func rowYCbCr(out []uint8, s *image.YCbCr, u, w, du, dw float64) {
 
 // rowYCbCr420NearestChroma samples luma bilinearly and takes the chroma
 // of the nearest luma pixel (4:2:0, no clamping needed).
-func rowYCbCr420NearestChroma(out []uint8, s *image.YCbCr, u, w, du, dw float64) {
-	fu, fw, fdu, fdw := toFix(u), toFix(w), toFix(du), toFix(dw)
+func rowYCbCr420NearestChroma(out []uint8, s *image.YCbCr, c fixRun) {
+	fu, fw, fdu, fdw := c.u, c.w, c.du, c.dw
 	ys, cs := s.YStride, s.CStride
 	Y, Cb, Cr := s.Y, s.Cb, s.Cr
 	const half = 1 << (fixShift - 1)
@@ -306,9 +389,9 @@ func rowYCbCr420NearestChroma(out []uint8, s *image.YCbCr, u, w, du, dw float64)
 
 // rowYCbCr420Inner is rowYCbCr for 4:2:0 where no neighbour needs
 // clamping. Cb and Cr are interpolated together, packed in one word.
-func rowYCbCr420Inner(out []uint8, s *image.YCbCr, u, w, du, dw float64) {
-	fu, fw, fdu, fdw := toFix(u), toFix(w), toFix(du), toFix(dw)
-	cu, cwf, cdu, cdw := toFix(u/2-0.25), toFix(w/2-0.25), toFix(du/2), toFix(dw/2)
+func rowYCbCr420Inner(out []uint8, s *image.YCbCr, c fixRun) {
+	fu, fw, fdu, fdw := c.u, c.w, c.du, c.dw
+	cu, cwf, cdu, cdw := c.chroma420()
 	ys, cs := s.YStride, s.CStride
 	Y, Cb, Cr := s.Y, s.Cb, s.Cr
 	for i := 0; i+3 < len(out); i += 4 {

@@ -88,6 +88,10 @@ func BenchmarkFrame1080p12MP(b *testing.B) {
 		{name: "fit+redfree+clahe+marks", view: fit, adj: retina.Adjust{Channel: retina.RedFree, CLAHE: true}, marks: true},
 		{name: "1to1+marks", view: fit.WithScale(1, pyr.Size(), vp), marks: true},
 		{name: "4x-rotated+contrast+marks", view: fit.WithScale(4, pyr.Size(), vp).Rotate(90), adj: retina.Adjust{Contrast: 0.2}, marks: true},
+		// Magnified views (issue #7: 60 fps when zoomed in).
+		{name: "2x", view: fit.WithScale(2, pyr.Size(), vp)},
+		{name: "2x+marks", view: fit.WithScale(2, pyr.Size(), vp), marks: true},
+		{name: "8x+contrast", view: fit.WithScale(8, pyr.Size(), vp), adj: retina.Adjust{Contrast: 0.2}},
 		{name: "overlay-only", view: fit, adj: retina.Adjust{Contrast: 0.2, CLAHE: true}, marks: true, same: true},
 	} {
 		b.Run(tc.name, func(b *testing.B) {
