@@ -418,6 +418,10 @@ func (h *Hub) runFolder(ctx context.Context, ins *instrument) {
 		Poll:    h.cfg.Poll,
 		Seen:    h.cfg.Seen,
 		Logf:    h.cfg.Logf,
+		// The hub hands a file's reading to its subscribers, which store
+		// it after Handle returns: the archived file is the copy that
+		// survives a crash in between.
+		KeepHandled: true,
 		Handle: func(_ context.Context, f filedrop.File) error {
 			return h.handleFile(ins, f)
 		},
@@ -429,9 +433,11 @@ func (h *Hub) runFolder(ctx context.Context, ins *instrument) {
 	}
 	_ = w.Run(ctx, func(err error) {
 		if err == nil {
+			// The folder is watched and readable: a drop folder has no
+			// link, so that is what connected means for it.
 			h.update(ins, func(s *lane.InstrumentState) {
 				if s.State == StateDisconnected {
-					s.State = StateConnected
+					s.State, s.LastError = StateConnected, ""
 				}
 			})
 			return

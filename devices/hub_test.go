@@ -431,6 +431,39 @@ func TestHubFileDropMissingFolder(t *testing.T) {
 	waitFor(t, func() bool { return h.States()[0].State == devices.StateConnected })
 }
 
+// TestHubFileDropConnectedWhenWatched: a drop folder has no link, so an
+// existing, readable folder with nothing in it yet is connected (demo mode
+// showed its tonometer "disconnected" until the first file came); an
+// unreadable one is not.
+func TestHubFileDropConnectedWhenWatched(t *testing.T) {
+	dir := t.TempDir()
+	locked := filepath.Join(t.TempDir(), "locked")
+	if err := os.Mkdir(locked, 0o000); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.Chmod(locked, 0o700) })
+	p := profile.Profile{Name: "drop-tst", Transport: profile.TransportFile, Dialect: "joia", Measures: []lane.Kind{lane.KindIOP}}
+	p2 := p
+	p2.Name = "drop-locked"
+	h, _, _ := runHub(t, devices.Config{
+		Instruments: []devices.Instrument{{Profile: p, Folder: dir}, {Profile: p2, Folder: locked}},
+		Codec:       testLookup,
+		Poll:        10 * time.Millisecond,
+	})
+	waitFor(t, func() bool { return h.States()[0].State == devices.StateConnected })
+	if st := h.States()[0]; st.LastError != "" || st.Port != dir {
+		t.Errorf("watched empty folder: %+v", st)
+	}
+	if _, err := os.ReadDir(locked); err == nil {
+		t.Log("running as a user who reads any folder (root): the unreadable case is not checked")
+		return
+	}
+	waitFor(t, func() bool { return h.States()[1].LastError != "" })
+	if st := h.States()[1]; st.State != devices.StateDisconnected {
+		t.Errorf("unreadable folder: %+v, want disconnected", st)
+	}
+}
+
 func TestSubscribeLifecycle(t *testing.T) {
 	h, err := devices.New(devices.Config{})
 	if err != nil {

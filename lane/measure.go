@@ -305,4 +305,10 @@ type Capture struct {
 	SHA256      [32]byte
 	Readings    []Measurement
 	Warnings    []string
+	// Image is set when the capture is a camera picture waiting to be
+	// filed (IngestImage found no chart open, or the picture names
+	// another patient): Raw holds its bytes, Image its metadata without
+	// patient or encounter. AssignCapture files it with AttachImage's
+	// rules.
+	Image *Image
 }

@@ -549,6 +549,9 @@ func (s *Service) AssignCapture(ctx context.Context, id CaptureID, p PatientID, 
 	if err != nil {
 		return Capture{}, err
 	}
+	if c.Image != nil {
+		return s.fileQueuedImage(ctx, a, c, p, enc)
+	}
 	if c.PatientID != "" && c.PatientID != p {
 		return Capture{}, Invalidf("capture already belongs to another chart: remove its readings there first")
 	}

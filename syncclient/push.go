@@ -190,9 +190,9 @@ func (c *Client) markPushed(ctx context.Context, ds []lane.Delivered) error {
 	return nil
 }
 
-// actorOf returns the user a run of created records is sent for: the
-// author of the create (as pushRecord sends a create).
-func actorOf(g []lane.OutboxEntry) lane.UserID { return g[0].Actor.User }
+// actorOf returns the user a record's changes are sent for: the author of
+// its last entry (as pushRecord sends it).
+func actorOf(g []lane.OutboxEntry) lane.UserID { return g[len(g)-1].Actor.User }
 
 // createBatch is how many records one batched transaction creates.
 const createBatch = 50
@@ -285,7 +285,7 @@ func (c *Client) pushCreates(ctx context.Context, run [][]lane.OutboxEntry, park
 		entries = append(entries, fhir.BundleEntry{FullURL: urn, Resource: body,
 			Request: &fhir.BundleRequest{Method: http.MethodPost, URL: typ, IfNoneExist: condition(typ, last.ID)}})
 		if typ != "AuditEvent" {
-			prov, err := c.provenance(urn, change{actor: g[0].Actor, op: lane.OpCreate, key: last.IdempotencyKey})
+			prov, err := c.provenance(urn, change{actor: last.Actor, op: lane.OpCreate, key: last.IdempotencyKey})
 			if err != nil {
 				return nil, err
 			}
@@ -416,12 +416,11 @@ func (c *Client) pushRecord(ctx context.Context, g []lane.OutboxEntry, parked ma
 		return c.pushDelete(ctx, ch)
 	case ch.sid == "" || ch.base == GoneVersion:
 		// A record created here and changed again before it reached the
-		// server goes as one create of its current state, sent for its
-		// creator: creating it is what the server authorises (a booking
-		// by the front desk that a technician then moved to pretest is
-		// the front desk's create). Every change is in the lane's audit
-		// trail under its own user.
-		ch.actor = first.Actor
+		// server goes as one create of its current state, sent for the
+		// author of its last change, whose rights cover that state (a
+		// visit opened by the technician and signed by the optometrist is
+		// a signed encounter the optometrist sends). Every change is in
+		// the lane's audit trail under its own user.
 		return c.pushCreate(ctx, ch)
 	default:
 		return c.pushUpdate(ctx, ch)

@@ -140,19 +140,20 @@ func TestPushCarriesEachUsersToken(t *testing.T) {
 	}
 }
 
-// TestPushCreateSentForItsCreator: a record created by one user and
+// TestPushCreateSentForItsLastAuthor: a record created by one user and
 // changed by another before it reached the server goes as one create of
-// its current state, sent for its creator (whose create the server
-// authorises); a later change goes for its own author.
-func TestPushCreateSentForItsCreator(t *testing.T) {
+// its current state, sent for the author of the last change (whose rights
+// cover that state: a visit the technician opened and the optometrist
+// signed is a signed encounter); a later change goes for its own author.
+func TestPushCreateSentForItsLastAuthor(t *testing.T) {
 	optom := lane.Actor{User: "optom-1", Roles: []lane.Role{lane.RoleOptometrist}, Lane: "Lane 1"}
 	srv := newServer(t, synctest.Options{})
 	r := newLane(t, srv, "Lane 1", nil)
 	pid := seedPatient(t, srv, 1, "loc-1", r.today(9, 0))
 	r.mustSync()
-	m := r.save(tech, newMeasurement(lane.PatientID(pid), 1)).(lane.Measurement)
-	m.Note = "checked by the optometrist"
-	m = r.save(optom, m).(lane.Measurement)
+	m := r.save(optom, newMeasurement(lane.PatientID(pid), 1)).(lane.Measurement)
+	m.Note = "re-checked by the technician"
+	m = r.save(tech, m).(lane.Measurement)
 	seen := recordWrites(srv, nil)
 	r.syncUntilDrained(3)
 	m.Note = "amended"
@@ -176,7 +177,7 @@ func TestPushCreateSentForItsCreator(t *testing.T) {
 	}
 	for _, u := range creates {
 		if u != string(tech.User) {
-			t.Errorf("the create went for %q, want its creator %q", u, tech.User)
+			t.Errorf("the create went for %q, want the last author %q", u, tech.User)
 		}
 	}
 	for _, u := range updates {

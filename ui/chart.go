@@ -69,6 +69,22 @@ func (o *openChart) setEncounter(e lane.Encounter) {
 	}
 }
 
+// followVisit makes e, the encounter the lane now files this visit's
+// readings in, the chart's open encounter, adding it when new (starting
+// the pretest opens one).
+func (o *openChart) followVisit(e lane.Encounter) {
+	if e.PatientID != o.patientID() {
+		return
+	}
+	i := slices.IndexFunc(o.c.Encounters, func(x lane.Encounter) bool { return x.ID == e.ID })
+	if i >= 0 {
+		o.c.Encounters[i] = e
+	} else {
+		o.c.Encounters = append(o.c.Encounters, e)
+	}
+	o.enc = &e
+}
+
 // setRx puts a saved prescription into the chart.
 func (o *openChart) setRx(rx lane.SpectacleRx) {
 	i := slices.IndexFunc(o.c.Prescriptions, func(x lane.SpectacleRx) bool { return x.ID == rx.ID })
@@ -246,6 +262,12 @@ func (d *Desktop) applyMeasurements(ms []lane.Measurement) {
 func (d *Desktop) advanceVisit(a lane.Appointment, to lane.AppointmentStatus) {
 	d.async(func() func() {
 		out, err := d.svc.AdvanceVisit(d.ctx, a, to)
+		var enc lane.Encounter
+		var hasEnc bool
+		if err == nil {
+			// AdvanceVisit opens or moves the visit's encounter
+			enc, hasEnc, err = d.svc.ActiveEncounter(d.ctx)
+		}
 		return func() {
 			if err != nil {
 				d.showError(err)
@@ -253,6 +275,9 @@ func (d *Desktop) advanceVisit(a lane.Appointment, to lane.AppointmentStatus) {
 			}
 			if d.chart != nil && d.chart.appt != nil && d.chart.appt.ID == out.ID {
 				*d.chart.appt = out
+				if hasEnc {
+					d.chart.followVisit(enc)
+				}
 				d.chartChanged()
 			}
 			d.notify("Visit: " + statusText(out.Status))

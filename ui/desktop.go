@@ -14,6 +14,7 @@ import (
 	"fyne.io/fyne/v2/widget"
 
 	"github.com/examlane/examlane/lane"
+	"github.com/examlane/examlane/ui/retina"
 )
 
 // Config configures a Desktop. App, Window, Service and Auth are required;
@@ -30,6 +31,10 @@ type Config struct {
 	Instruments Instruments
 	// Settings loads and saves the lane settings; nil hides the editor.
 	Settings Settings
+	// ImageDecoder decodes stored images for the Images tab and the
+	// retinal viewer (cmd wires devices/imaging's); nil decodes JPEG and
+	// PNG only.
+	ImageDecoder retina.Decoder
 	// Clock drives the idle lock and every time shown; the system clock
 	// when nil.
 	Clock lane.Clock
@@ -43,6 +48,11 @@ type Config struct {
 	Practice string
 	// Version is shown by the About dialog.
 	Version string
+	// Updates, when set, returns a line about software updates (the
+	// running version's age, a newer release offered, the last check's
+	// failure), shown to administrators on the settings screen; it must
+	// not block (it reads a status kept in memory).
+	Updates func() string
 	// Logf receives diagnostics (never patient data); nil discards them.
 	Logf func(format string, args ...any)
 }
@@ -454,6 +464,15 @@ func (d *Desktop) installKeys() {
 			d.worklist.load()
 		}
 	})
+	// Ctrl+E puts the cursor in the final Rx (right eye) of the open
+	// chart's exam: type it, Tab to the left eye, PD, lens, validity and
+	// the Save/Sign buttons, all from the keyboard.
+	add(fyne.KeyE, ctrl, func() {
+		if !d.locked && d.chart != nil {
+			d.shell.Show(ScreenExam)
+			d.win.Canvas().Focus(d.exam.final[0])
+		}
+	})
 	for i, id := range []string{ScreenWorklist, ScreenPretest, ScreenExam, ScreenGlassesCheck, ScreenSettings, ScreenSync} {
 		key := fyne.KeyName(fmt.Sprint(i + 1))
 		add(key, ctrl, func() {
@@ -559,6 +578,11 @@ func (d *Desktop) HandleEvent(e lane.Event) {
 		d.refreshInstruments()
 	case lane.CaptureArrived:
 		d.onCapture(e.Capture)
+	case lane.ImageArrived:
+		if !d.locked {
+			d.notify(fmt.Sprintf("Image received from %s at %s", instrumentText(e.Image.Instrument), clockText(e.Image.CapturedAt, d.tz)))
+			d.onImage(e.Image)
+		}
 	case lane.MeasurementChanged:
 		if !d.locked {
 			d.onMeasurement(e.Measurement)
@@ -575,6 +599,8 @@ func (d *Desktop) onCapture(c lane.Capture) {
 	what := "Reading"
 	if len(c.Readings) > 0 {
 		what = kindText(c.Readings[0])
+	} else if c.Image != nil {
+		what = "Image"
 	}
 	where := "for the open chart"
 	if c.PatientID == "" {
@@ -590,6 +616,7 @@ func (d *Desktop) onCapture(c lane.Capture) {
 	}
 	if c.PatientID == "" {
 		d.pretest.loadUnassigned()
+		d.exam.images.loadQueued()
 	}
 }
 

@@ -41,7 +41,8 @@ var (
 // (autorefraction → subjective → final); the assessment and plan; trends
 // of IOP, spherical equivalent and acuity over visits; signing the exam
 // and the Rx; addenda after signing; and sending the final Rx to a
-// phoropter that takes one.
+// phoropter that takes one. A second tab shows the visit's images with
+// the retinal viewer (imaging.go).
 type examScreen struct {
 	d       *Desktop
 	content fyne.CanvasObject
@@ -80,6 +81,11 @@ type examScreen struct {
 	addAdd     *widget.Button
 
 	iop, se, va *xwidget.Trend
+
+	// tabs holds the refraction and notes (body) and the Images tab.
+	tabs      *container.AppTabs
+	imagesTab *container.TabItem
+	images    *imagesPanel
 }
 
 var (
@@ -181,7 +187,11 @@ func newExamScreen(d *Desktop) *examScreen {
 	s.body = container.NewBorder(nil, nil, nil,
 		container.NewHBox(widget.NewSeparator(), container.NewStack(spacer(trendsWidth, 0), container.NewVScroll(trends))),
 		container.NewVScroll(main))
-	s.content = container.NewStack(container.NewVBox(s.noChart), s.body)
+	s.images = newImagesPanel(d)
+	s.imagesTab = container.NewTabItemWithIcon("Images", theme.MediaPhotoIcon(), s.images.content)
+	s.tabs = container.NewAppTabs(container.NewTabItemWithIcon("Refraction and notes", theme.DocumentIcon(), s.body), s.imagesTab)
+	s.tabs.OnSelected = func(*container.TabItem) { d.touch() }
+	s.content = container.NewStack(container.NewVBox(s.noChart), s.tabs)
 	s.chartOpened(nil)
 	return s
 }
@@ -235,9 +245,11 @@ func (s *examScreen) chartOpened(o *openChart) {
 	s.addendum.SetText("")
 	s.lens.SetSelectedIndex(0)
 	s.expiry.SetSelectedIndex(1)
+	s.images.chartOpened(o)
+	s.tabs.SelectIndex(0)
 	if o == nil {
 		s.noChart.Show()
-		s.body.Hide()
+		s.tabs.Hide()
 		for _, t := range []*xwidget.Trend{s.iop, s.se, s.va} {
 			t.SetSeries(nil)
 		}
@@ -245,7 +257,7 @@ func (s *examScreen) chartOpened(o *openChart) {
 		return
 	}
 	s.noChart.Hide()
-	s.body.Show()
+	s.tabs.Show()
 	for i, eye := range []lane.Eye{lane.EyeRight, lane.EyeLeft} {
 		if m, ok := s.visitLatest(eye, func(m lane.Measurement) bool {
 			return m.Kind == lane.KindRefraction && m.Source == lane.SourceSubjective && m.Refraction != nil
@@ -291,6 +303,20 @@ func (s *examScreen) chartChanged() {
 	s.iop.SetSeries(iopTrend(c))
 	s.se.SetSeries(seTrend(c))
 	s.va.SetSeries(vaTrend(c))
+	s.images.chartChanged()
+	s.refreshImagesTab()
+}
+
+// refreshImagesTab shows how many images the visit has on the tab.
+func (s *examScreen) refreshImagesTab() {
+	text := "Images"
+	if n := s.images.count(); n > 0 {
+		text = fmt.Sprintf("Images (%d)", n)
+	}
+	if s.imagesTab.Text != text {
+		s.imagesTab.Text = text
+		s.tabs.Refresh()
+	}
 }
 
 // isSubjectiveVA keeps the best-corrected acuity recorded with the
@@ -793,8 +819,13 @@ func (s *examScreen) advanceVisit() {
 	s.d.advanceVisit(a, to)
 }
 
-// Lock forgets the chart and what was typed.
-func (s *examScreen) Lock() { s.chartOpened(nil) }
+// Lock forgets the chart and what was typed, and drops the images'
+// thumbnails and the viewer's decoded pixels.
+func (s *examScreen) Lock() {
+	s.chartOpened(nil)
+	s.images.Lock()
+	s.refreshImagesTab()
+}
 
 // equalColumns lays out a grid row: the columns listed in fixed take their
 // width from widths; the others share what is left equally.

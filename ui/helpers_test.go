@@ -32,7 +32,7 @@ type fixture struct {
 
 // newFixture builds the desktop with its loads run inline. Nobody is
 // signed in.
-func newFixture(t *testing.T) *fixture {
+func newFixture(t *testing.T, opts ...func(*ui.Config)) *fixture {
 	t.Helper()
 	a := test.NewTempApp(t)
 	// The lane's own theme: Fyne's test theme has no bold monospace face,
@@ -40,10 +40,14 @@ func newFixture(t *testing.T) *fixture {
 	a.Settings().SetTheme(ui.NewTheme(theme.VariantDark))
 	w := test.NewTempWindow(t, nil)
 	p := uitest.NewPractice(t)
-	d := ui.NewDesktop(ui.Config{
+	cfg := ui.Config{
 		App: a, Window: w, Service: p.Service, Auth: p.Auth, Sync: p.Sync, Instruments: p.Instruments,
 		Settings: p.Settings, Clock: p.Clock, TimeZone: time.UTC, Practice: "Examlane Demo Practice", Version: "test",
-	})
+	}
+	for _, o := range opts {
+		o(&cfg)
+	}
+	d := ui.NewDesktop(cfg)
 	ui.Inline(d)
 	w.Resize(windowSize)
 	return &fixture{t: t, p: p, d: d, w: w, app: a}

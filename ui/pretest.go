@@ -605,6 +605,9 @@ func (s *pretestScreen) refreshUnassigned() {
 				lines = append(lines, kindText(m)+" "+eyeText(m.Eye)+": "+valueText(m))
 			}
 		}
+		if c.Image != nil {
+			lines = append(lines, "Image: "+eyeWords(c.Image.Eye)+", "+strings.ToLower(kindWords(c.Image.Kind)))
+		}
 		if len(lines) == 0 {
 			lines = append(lines, plural(len(c.Readings), "reading", "readings"))
 		}

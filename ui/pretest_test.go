@@ -5,6 +5,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"fyne.io/fyne/v2/test"
 	"fyne.io/fyne/v2/widget"
@@ -182,5 +183,42 @@ func TestPretestOtherChart(t *testing.T) {
 	moved, _ := f.p.Store.GetCapture(ctx, c.ID)
 	if moved.PatientID != f.p.Dan.ID || moved.EncounterID != f.p.Visit[f.p.Dan.ID].ID {
 		t.Errorf("capture now bound to %q/%q, want Dan's visit", moved.PatientID, moved.EncounterID)
+	}
+}
+
+// TestStartPretestOpensTheVisit: for a patient booked without a visit
+// encounter, Start pretest opens one, and the screen files what is typed
+// next in it (the lane and the chart on screen agree on the visit).
+func TestStartPretestOpensTheVisit(t *testing.T) {
+	ctx := context.Background()
+	f := newFixture(t)
+	by := lane.Actor{User: "seed", Roles: []lane.Role{lane.RoleAdmin}, Lane: "Lane 2"}
+	fay, err := f.p.Store.SavePatient(ctx, by, lane.Patient{ID: "pat-fay", MRN: "DEMO-1006",
+		Name: lane.Name{Given: []string{"Fay"}, Family: "Newvisit"}, BirthDate: lane.Date{Year: 1985, Month: 4, Day: 4}, Sex: lane.SexFemale})
+	if err != nil {
+		t.Fatal(err)
+	}
+	start := uitest.Now.Add(15 * time.Minute)
+	if _, err := f.p.Store.SaveAppointment(ctx, by, lane.Appointment{ID: "appt-fay", PatientID: fay.ID, Start: start,
+		End: start.Add(30 * time.Minute), Location: "loc-1", Lane: "Lane 2", Provider: uitest.Optometrist.ID,
+		Reason: "Routine eye exam", Status: lane.ApptArrived}); err != nil {
+		t.Fatal(err)
+	}
+	f.signIn(uitest.Technician)
+	f.open(fay)
+	f.tap("Start pretest")
+	_, enc := f.p.Service.Active()
+	if enc == "" {
+		t.Fatal("Start pretest opened no encounter")
+	}
+	if msg := ui.PretestManual(f.d, ui.ManualIOP, "R", "17"); msg != "" {
+		t.Fatalf("IOP 17: %q", msg)
+	}
+	ms, err := f.p.Store.ListMeasurements(ctx, lane.MeasurementFilter{PatientID: fay.ID})
+	if err != nil || len(ms) != 1 {
+		t.Fatalf("readings of the new visit: %v, %v", ms, err)
+	}
+	if ms[0].EncounterID != enc {
+		t.Errorf("the typed IOP went to encounter %q, want the visit's %q", ms[0].EncounterID, enc)
 	}
 }

@@ -46,6 +46,9 @@ type settingsScreen struct {
 	rows       []*instrumentSettingRow
 	message    *widget.Label
 	saveButton *widget.Button
+	// software shows administrators the update status (Config.Updates).
+	softwareBox *fyne.Container
+	software    *widget.Label
 
 	loaded  LaneSettings
 	loading bool // the appearance is being set from the preference, not by the user
@@ -101,8 +104,13 @@ func newSettingsScreen(d *Desktop) *settingsScreen {
 		widget.NewSeparator(),
 		container.NewHBox(s.saveButton), s.message,
 	)
+	s.software = widget.NewLabel("")
+	s.software.Wrapping = fyne.TextWrapWord
+	s.softwareBox = container.NewVBox(widget.NewSeparator(), heading("Software"), s.software)
+	s.softwareBox.Hide()
 	s.content = container.NewVScroll(container.NewVBox(
 		heading("Appearance"), s.appearance,
+		s.softwareBox,
 		widget.NewSeparator(),
 		heading("Lane settings"), s.denied, s.form,
 	))
@@ -160,6 +168,12 @@ func (s *settingsScreen) load() {
 		s.loading = true
 		s.appearance.SetSelected(pref)
 		s.loading = false
+	}
+	if s.d.cfg.Updates != nil && s.d.can(lane.PermChangeSettings) {
+		s.software.SetText(s.d.cfg.Updates())
+		s.softwareBox.Show()
+	} else {
+		s.softwareBox.Hide()
 	}
 	switch {
 	case !s.d.can(lane.PermChangeSettings):

@@ -86,3 +86,24 @@ func selectShowing(f *fixture, text string) *widget.Select {
 	f.t.Fatalf("no select showing %q", text)
 	return nil
 }
+
+// TestSettingsShowUpdatesToAdministrators: the update status is on the
+// administrator's settings screen, and nobody else's.
+func TestSettingsShowUpdatesToAdministrators(t *testing.T) {
+	const line = "Examlane 0.1.0, built 40 days ago. Version 0.2.0 is available."
+	for _, tc := range []struct {
+		user uitest.User
+		want bool
+	}{
+		{uitest.Admin, true},
+		{uitest.Technician, false},
+		{uitest.Optometrist, false},
+	} {
+		f := newFixture(t, func(c *ui.Config) { c.Updates = func() string { return line } })
+		f.signIn(tc.user)
+		f.shortcut("5")
+		if got := strings.Contains(f.markup(), line); got != tc.want {
+			t.Errorf("%s sees the update status: %v, want %v", tc.user.Login, got, tc.want)
+		}
+	}
+}

@@ -100,6 +100,11 @@ func syncText(ss lane.SyncStatus, today lane.Date, tz *time.Location) string {
 	if ss.Queued > 0 {
 		parts = append(parts, plural(ss.Queued, "change", "changes")+" queued")
 	}
+	if ss.Online && ss.LastError != "" {
+		// reachable, but the server refused something: the queue is
+		// not draining, and someone should know why
+		parts = append(parts, "not accepted: "+shorten(ss.LastError, 48))
+	}
 	if ss.Progress >= 0 && ss.Progress < 1 && ss.Online {
 		parts = append(parts, fmt.Sprintf("fetching %d%%", int(ss.Progress*100)))
 	}

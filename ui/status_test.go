@@ -27,6 +27,13 @@ func TestStatusBar(t *testing.T) {
 	if got := f.d.Shell().Status().Sync; got != "Offline (server not reachable) · last sync 2026-11-22 17:05 · 1 change queued" {
 		t.Errorf("offline status %q", got)
 	}
+	// Reachable, but a change was refused: the queue does not drain.
+	f.p.Sync.SetStatus(lane.SyncStatus{Online: true, LastSuccess: time.Date(2026, 11, 22, 17, 5, 0, 0, time.UTC), Queued: 1,
+		LastError: "server refused a request (403 Forbidden)", Progress: -1})
+	f.d.Tick()
+	if got := f.d.Shell().Status().Sync; got != "Online · last sync 2026-11-22 17:05 · 1 change queued · not accepted: server refused a request (403 Forbidden)" {
+		t.Errorf("refused status %q", got)
+	}
 	f.d.HandleEvent(lane.SyncChanged{Status: lane.SyncStatus{Online: true, LastSuccess: uitest.Now, Progress: 0.25}})
 	st = f.d.Shell().Status()
 	if !st.Busy || st.Progress != 0.25 || !strings.Contains(st.Sync, "fetching 25%") {

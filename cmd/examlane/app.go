@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"runtime/debug"
 	"strings"
 	"sync"
 	"time"
@@ -23,8 +24,10 @@ import (
 	"github.com/examlane/examlane/cmd/examlane/internal/wire"
 	"github.com/examlane/examlane/cmd/internal/laneconfig"
 	"github.com/examlane/examlane/cmd/internal/logging"
+	"github.com/examlane/examlane/cmd/internal/update"
 	"github.com/examlane/examlane/devices"
 	"github.com/examlane/examlane/devices/codec/nidekrt"
+	"github.com/examlane/examlane/devices/imaging"
 	"github.com/examlane/examlane/devices/profile"
 	"github.com/examlane/examlane/devices/transport"
 	"github.com/examlane/examlane/lane"
@@ -82,13 +85,22 @@ func runWindow(ctx context.Context, build func(ctx context.Context) (*laneParts,
 	w.SetMaster()
 
 	// An interrupt or termination signal closes the app like the window's
-	// close button does.
+	// close button does. Quit runs at most once and never after the
+	// window's loop ended (GLFW is gone then): a second request, or one
+	// arriving while the lane shuts down, is ignored.
+	var quitOnce sync.Once
+	quit := func() { quitOnce.Do(func() { fyne.Do(a.Quit) }) }
 	stopped := make(chan struct{})
-	defer close(stopped)
+	var stopOnce sync.Once
+	loopEnded := func() {
+		quitOnce.Do(func() {})
+		stopOnce.Do(func() { close(stopped) })
+	}
+	defer loopEnded()
 	go func() {
 		select {
 		case <-ctx.Done():
-			fyne.Do(a.Quit)
+			quit()
 		case <-stopped:
 		}
 	}()
@@ -114,15 +126,21 @@ func runWindow(ctx context.Context, build func(ctx context.Context) (*laneParts,
 	go func() {
 		defer wg.Done()
 		runErr = parts.lane.Run(runCtx)
-		if runErr != nil {
+		if runCtx.Err() != nil && errors.Is(runErr, context.Canceled) {
+			runErr = nil // stopped because the window closed
+		}
+		if runErr != nil && runCtx.Err() == nil {
+			// the lane failed on its own: close the window
 			parts.log.Error("lane stopped", logging.Err(runErr))
-			fyne.Do(a.Quit)
+			quit()
 		}
 	}()
 	if parts.log != nil {
 		parts.log.Info("window open", "startup_ms", time.Since(processStart).Milliseconds())
 	}
+	a.Lifecycle().SetOnStarted(signalReady)
 	w.ShowAndRun()
+	loopEnded()
 	cancel()
 	wg.Wait()
 	return errors.Join(runErr, parts.close())
@@ -230,6 +248,9 @@ func buildLane(ctx context.Context, e *env) (parts *laneParts, err error) {
 	}
 	closers = append(closers, db.Close)
 	log.Info("database open", "key_source", db.KeySource().Describe())
+	// Unwrapping the data key with the passphrase (Argon2id, 64 MiB) left
+	// that much garbage; give it back now rather than idle with it.
+	debug.FreeOSMemory()
 
 	en, enErr := loadEnrollment(dataDir)
 	if errors.Is(enErr, errNotEnrolled) && cfg.Server.URL != "" && cfg.Server.EnrolmentCode != "" {
@@ -283,12 +304,26 @@ func buildLane(ctx context.Context, e *env) (parts *laneParts, err error) {
 	if len(list) > 0 {
 		instruments = wire.NewInstruments(list, wl.Hub.States, sendRxOnce)
 	}
+	if len(cfg.Cameras) > 0 {
+		// Camera pictures go to the open chart's visit, or wait to be
+		// assigned; the cameras count as instruments in the status bar.
+		cams, err := wire.NewCameras(wire.CamerasConfig{Service: svc, Cameras: wire.ConfigCameras(cfg.Cameras),
+			StateDir: dataDir, Logf: logging.Logf(log, "camera")})
+		if err != nil {
+			return nil, &fatalScreen{"The cameras in the lane configuration are not usable", err}
+		}
+		wl.Extra = append(wl.Extra, cams.Run)
+		instruments = wire.WithCameras(instruments, cams)
+	}
 
 	var syncView ui.SyncView
+	var updates *update.Checker
+	tokens := &userTokens{}
 	if enErr == nil {
 		sc, err := en.Config()
 		if err == nil {
 			sc.Store, sc.Clock, sc.Logf = db, lane.SystemClock{}, logging.Logf(log, "sync")
+			sc.Tokens = tokens.Token
 			var c *syncclient.Client
 			if c, err = syncclient.New(sc); err == nil {
 				wl.Sync = c
@@ -298,6 +333,7 @@ func buildLane(ctx context.Context, e *env) (parts *laneParts, err error) {
 		if err != nil {
 			log.Warn("sync client not started", logging.Err(err))
 		}
+		updates = startUpdateChecker(wl, en, cfg.Updates, log)
 	}
 	if cfg.Backup.Enabled {
 		dir := cfg.Backup.Dir
@@ -320,10 +356,13 @@ func buildLane(ctx context.Context, e *env) (parts *laneParts, err error) {
 	uic := ui.Config{
 		Service: svc, Sync: syncView, Instruments: instruments, Settings: settings,
 		LockTimeout: time.Duration(cfg.Session.LockTimeout), Version: versionString() + " (" + commit + ")",
-		Logf: logging.Logf(log, "ui"),
+		Logf: logging.Logf(log, "ui"), ImageDecoder: imaging.New(imaging.Config{}).Image,
 	}
 	if enErr == nil {
 		uic.Practice = en.TenantName
+	}
+	if updates != nil {
+		uic.Updates = updateNotice(updates, time.Now)
 	}
 	var enrolled *syncclient.Enrollment
 	if enErr == nil {
@@ -334,6 +373,7 @@ func buildLane(ctx context.Context, e *env) (parts *laneParts, err error) {
 		return nil, &fatalScreen{"Sign-in is not available on this lane", err}
 	}
 	uic.Auth = auth
+	tokens.auth.Store(auth)
 	return &laneParts{lane: wl, ui: uic, close: closeAll, log: log}, nil
 }
 

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"github.com/examlane/examlane/cmd/internal/atomicfile"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -107,29 +108,8 @@ func saveEnrollment(dataDir string, en syncclient.Enrollment) error {
 	return writeFileAtomic(filepath.Join(dir, enrollFileName), append(doc, '\n'))
 }
 
-func writeFileAtomic(path string, b []byte) error {
-	tmp, err := os.CreateTemp(filepath.Dir(path), ".tmp-*")
-	if err != nil {
-		return err
-	}
-	defer os.Remove(tmp.Name())
-	if err := tmp.Chmod(0o600); err != nil {
-		tmp.Close()
-		return err
-	}
-	if _, err := tmp.Write(b); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Sync(); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Close(); err != nil {
-		return err
-	}
-	return os.Rename(tmp.Name(), path)
-}
+// writeFileAtomic writes an enrolment file, readable by its owner only.
+func writeFileAtomic(path string, b []byte) error { return atomicfile.ReplaceBytes(path, b, 0o600) }
 
 // errNotEnrolled reports a lane without an enrolment.
 var errNotEnrolled = errors.New("this lane is not enrolled (run 'examlane enroll --server URL --code CODE')")

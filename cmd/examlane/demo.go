@@ -8,7 +8,7 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
-	"net"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"sort"
@@ -20,8 +20,10 @@ import (
 	"github.com/examlane/examlane/cmd/examlane/internal/wire"
 	"github.com/examlane/examlane/cmd/internal/laneconfig"
 	"github.com/examlane/examlane/cmd/internal/logging"
+	"github.com/examlane/examlane/cmd/internal/update"
 	"github.com/examlane/examlane/cmd/practiced/server"
 	"github.com/examlane/examlane/devices"
+	"github.com/examlane/examlane/devices/imaging"
 	"github.com/examlane/examlane/devices/profile"
 	"github.com/examlane/examlane/devices/simulator"
 	"github.com/examlane/examlane/lane"
@@ -177,11 +179,14 @@ type demoOptions struct {
 	// SyncInterval is the time between sync cycles (the client's default
 	// when zero).
 	SyncInterval time.Duration
+	// LogLevel is the log's lowest level (info when nil).
+	LogLevel slog.Leveler
 }
 
 // demoBackend is demo mode without the window: the practice server, the
 // lane's store, service and sync client, the simulators and the hub.
 type demoBackend struct {
+	updates  *update.Checker // the demo's release checker
 	dir      string
 	url      string
 	srv      *server.Server
@@ -190,12 +195,18 @@ type demoBackend struct {
 	lane     *wire.Lane
 	sync     *syncclient.Client
 	ins      *wire.Instruments
+	cams     *wire.Cameras
 	sims     map[string]*simulator.Simulator // by profile name
 	auth     *signin.Authenticator
 	accounts demoAccounts
 	enrolled syncclient.Enrollment
 	log      *logging.Logger
 
+	// The embedded server's serving state, guarded by srvMu: stopServer
+	// ends the current ServeTLS, whose result arrives on serverDone; both
+	// are nil while the server is stopped (a simulated outage).
+	srvMu      sync.Mutex
+	addr       string // the loopback address the server listens on
 	stopServer context.CancelFunc
 	serverDone chan error
 	ptys       []*simulator.PTY
@@ -226,7 +237,7 @@ func startDemo(ctx context.Context, o demoOptions) (b *demoBackend, err error) {
 			return nil, fmt.Errorf("demo: %w", err)
 		}
 	}
-	lopts := logging.Options{Dir: filepath.Join(o.Dir, "logs")}
+	lopts := logging.Options{Dir: filepath.Join(o.Dir, "logs"), Level: o.LogLevel}
 	if f, ok := o.Console.(*os.File); ok && logging.IsTerminal(f) {
 		lopts.Console = f
 	}
@@ -297,14 +308,10 @@ func (b *demoBackend) startServer(ctx context.Context, o demoOptions) error {
 	if err != nil {
 		return fmt.Errorf("demo: %w", err)
 	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
+	b.addr = "127.0.0.1:0"
+	if err := b.serve(); err != nil {
 		return fmt.Errorf("demo: %w", err)
 	}
-	b.url = "https://" + ln.Addr().String()
-	sctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
-	b.stopServer, b.serverDone = cancel, make(chan error, 1)
-	go func() { b.serverDone <- srv.ServeTLS(sctx, ln) }() // owned by b: close stops it
 	return nil
 }
 
@@ -361,6 +368,8 @@ func (b *demoBackend) openLane(ctx context.Context, o demoOptions) error {
 	sc.ServerURL = b.url
 	sc.Store, sc.Clock, sc.Logf = db, lane.SystemClock{}, logging.Logf(b.log.Logger, "sync")
 	sc.Interval = o.SyncInterval
+	tokens := &userTokens{}
+	sc.Tokens = tokens.Token
 	if b.sync, err = syncclient.New(sc); err != nil {
 		return fmt.Errorf("demo: %w", err)
 	}
@@ -371,7 +380,11 @@ func (b *demoBackend) openLane(ctx context.Context, o demoOptions) error {
 		logging.Logf(b.log.Logger, "signin")); err != nil {
 		return fmt.Errorf("demo: sign-in: %w", err)
 	}
+	tokens.auth.Store(b.auth)
 	b.lane = &wire.Lane{Service: b.svc, Sync: b.sync, OnLock: db.DropCaches, Logf: logging.Logf(b.log.Logger, "wire")}
+	if err := startDemoUpdateChecker(b); err != nil {
+		return err
+	}
 	return nil
 }
 
@@ -395,7 +408,8 @@ func (b *demoBackend) startInstruments() error {
 		if err != nil {
 			return fmt.Errorf("demo: %w", err)
 		}
-		src, err := simulator.Synthesize(p, simulator.SynthConfig{Seed: uint64(time.Now().UnixNano()) + uint64(i)})
+		// Readings are drawn near the open chart's earlier values.
+		src, err := simulator.Synthesize(p, simulator.SynthConfig{Seed: uint64(time.Now().UnixNano()) + uint64(i), Baseline: b.baseline})
 		if err != nil {
 			return fmt.Errorf("demo: %w", err)
 		}
@@ -439,8 +453,9 @@ func (b *demoBackend) startInstruments() error {
 		return fmt.Errorf("demo: %w", err)
 	}
 	b.lane.Hub = hub
+	b.lane.Extra = append(b.lane.Extra, b.runControl)
 	b.ins = wire.NewInstruments(list, hub.States, sendRxOnce)
-	return nil
+	return b.startCamera()
 }
 
 // parts is what the window runs.
@@ -453,8 +468,9 @@ func (b *demoBackend) parts() *laneParts {
 		banner: demoBanner,
 		ui: ui.Config{
 			Service: b.svc, Auth: b.auth, Sync: &wire.SyncView{Client: b.sync, Store: b.db, Service: b.svc, Lane: b.enrolled.LaneName, Device: b.enrolled.LaneID},
-			Instruments: b.ins, Settings: settings, Practice: b.enrolled.TenantName,
+			Instruments: wire.WithCameras(b.ins, b.cams), Settings: settings, Practice: b.enrolled.TenantName,
 			Version: versionString() + " (" + commit + ") demo", Logf: logging.Logf(b.log.Logger, "ui"),
+			ImageDecoder: imaging.New(imaging.Config{}).Image, Updates: updateNotice(b.updates, time.Now),
 		},
 		close: b.close,
 		log:   b.log.Logger,
@@ -472,12 +488,7 @@ func (b *demoBackend) close() error {
 		if b.db != nil {
 			errs = append(errs, b.db.Close())
 		}
-		if b.stopServer != nil {
-			b.stopServer()
-			if err := <-b.serverDone; err != nil && !errors.Is(err, context.Canceled) {
-				errs = append(errs, err)
-			}
-		}
+		errs = append(errs, b.stopServing())
 		if b.srv != nil {
 			errs = append(errs, b.srv.Close())
 		}
@@ -501,5 +512,6 @@ func demoConfig(b *demoBackend) *laneconfig.Config {
 		}
 		c.Instruments = append(c.Instruments, in)
 	}
+	c.Cameras = demoCameras(b)
 	return c
 }

@@ -5,8 +5,10 @@
 // a configurable moment (so a file still being copied is never read half
 // written), never handles the same content twice (a SHA-256 of every
 // handled file is remembered), and moves each file out of the way when done:
-// into the archive folder when it was handled, or into the error folder with
-// a "<name>.error.txt" beside it saying why.
+// a handled file is deleted (the handler has kept its bytes, sealed, so no
+// plain copy of patient data stays on disk) or, when configured, moved into
+// the archive folder; a failed file goes into the error folder with a
+// "<name>.error.txt" beside it saying why, for a person to look at.
 package filedrop
 
 import (
@@ -59,7 +61,11 @@ type Config struct {
 	Stable time.Duration
 	// Poll is how often Run scans the folder (default 500 ms).
 	Poll time.Duration
-	// ArchiveDir receives handled files (default Dir/processed); ErrorDir
+	// KeepHandled moves handled files into ArchiveDir (default
+	// Dir/processed) instead of deleting them. Export files hold patient
+	// data in the clear: keep them only where the folder is protected.
+	KeepHandled bool
+	// ArchiveDir receives handled files when KeepHandled; ErrorDir
 	// receives failed ones with a .error.txt (default Dir/failed).
 	ArchiveDir string
 	ErrorDir   string
@@ -148,18 +154,20 @@ func New(cfg Config) (*Watcher, error) {
 var ErrNoFolder = errors.New("drop folder not found")
 
 // Run scans the folder every Poll until ctx ends, then returns nil. Scan
-// errors (a missing folder) are passed to onErr, which may be nil; onErr
-// receives nil after a successful scan following a failed one.
+// errors (a missing or unreadable folder) are passed to onErr, which may be
+// nil; onErr receives nil after the first successful scan (the folder is
+// watched and readable: a drop-folder instrument is connected) and after a
+// successful scan following a failed one.
 func (w *Watcher) Run(ctx context.Context, onErr func(error)) error {
 	t := time.NewTicker(w.cfg.Poll)
 	defer t.Stop()
-	failing := false
+	failing, first := false, true
 	for {
 		_, err := w.Scan(ctx)
-		if onErr != nil && (err != nil || failing) {
+		if onErr != nil && (err != nil || failing || first) {
 			onErr(err)
 		}
-		failing = err != nil
+		failing, first = err != nil, false
 		select {
 		case <-ctx.Done():
 			return nil
@@ -270,8 +278,8 @@ func (w *Watcher) process(ctx context.Context, name string, info fs.FileInfo) ou
 		return outcomeChanged // try again next scan
 	}
 	if seen {
-		w.logf("filedrop: %s: a file with the same content was imported before; archived without importing again", w.cfg.Dir)
-		w.move(name, w.cfg.ArchiveDir)
+		w.logf("filedrop: %s: a file with the same content was imported before; not imported again", w.cfg.Dir)
+		w.done(name)
 		return outcomeDuplicate
 	}
 	herr := w.cfg.Handle(ctx, File{Name: name, Path: path, Data: data, SHA256: sum, ModTime: info.ModTime()})
@@ -282,8 +290,22 @@ func (w *Watcher) process(ctx context.Context, name string, info fs.FileInfo) ou
 	if err := w.cfg.Seen.Mark(sum); err != nil {
 		w.logf("filedrop: %s: remembering a handled file: %v", w.cfg.Dir, err)
 	}
-	w.move(name, w.cfg.ArchiveDir)
+	w.done(name)
 	return outcomeHandled
+}
+
+// done puts a handled file away: into the archive when KeepHandled, else
+// deleted (a file that cannot be deleted is held until it changes).
+func (w *Watcher) done(name string) {
+	if w.cfg.KeepHandled {
+		w.move(name, w.cfg.ArchiveDir)
+		return
+	}
+	delete(w.obs, name)
+	if err := os.Remove(filepath.Join(w.cfg.Dir, name)); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		w.logf("filedrop: %s: deleting a handled file: %v", w.cfg.Dir, err)
+		w.hold(name)
+	}
 }
 
 // fail moves name to the error folder and writes the reason beside it.

@@ -44,9 +44,12 @@ func (r *recorder) handle(_ context.Context, f filedrop.File) error {
 
 func (r *recorder) count() int { r.mu.Lock(); defer r.mu.Unlock(); return len(r.files) }
 
+// newWatcher watches dir, keeping handled files in the archive so that
+// tests can see where each went (TestHandledFilesDeleted covers the
+// default).
 func newWatcher(t *testing.T, dir string, r *recorder, c *clock, pattern string) *filedrop.Watcher {
 	t.Helper()
-	w, err := filedrop.New(filedrop.Config{Dir: dir, Pattern: pattern, Stable: 2 * time.Second, Handle: r.handle, Now: c.Now})
+	w, err := filedrop.New(filedrop.Config{Dir: dir, Pattern: pattern, Stable: 2 * time.Second, Handle: r.handle, Now: c.Now, KeepHandled: true})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -252,6 +255,60 @@ func TestRunRealClock(t *testing.T) {
 	}
 }
 
+// TestRunReportsFirstScan: Run tells its caller at once that the folder
+// is watched (onErr(nil) after the first good scan), then reports a folder
+// that went away and its return, each once per change.
+func TestRunReportsFirstScan(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "drop")
+	if err := os.Mkdir(dir, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	w, err := filedrop.New(filedrop.Config{Dir: dir, Poll: 5 * time.Millisecond, Handle: func(context.Context, filedrop.File) error { return nil }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := make(chan error, 1024)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- w.Run(ctx, func(err error) { got <- err }) }()
+	next := func() error {
+		t.Helper()
+		select {
+		case err := <-got:
+			return err
+		case <-time.After(5 * time.Second):
+			t.Fatal("no report from Run")
+			return nil
+		}
+	}
+	if err := next(); err != nil {
+		t.Fatalf("first report = %v, want nil (folder watched)", err)
+	}
+	if err := os.RemoveAll(dir); err != nil {
+		t.Fatal(err)
+	}
+	if err := next(); !errors.Is(err, filedrop.ErrNoFolder) {
+		t.Fatalf("after removal: %v, want ErrNoFolder", err)
+	}
+	if err := os.Mkdir(dir, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	for err := next(); err != nil; err = next() {
+		if !errors.Is(err, filedrop.ErrNoFolder) {
+			t.Fatalf("while missing: %v", err)
+		}
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Errorf("Run = %v", err)
+	}
+	select {
+	case err := <-got:
+		t.Errorf("report after the folder was back: %v", err)
+	default:
+	}
+}
+
 func TestNewErrors(t *testing.T) {
 	if _, err := filedrop.New(filedrop.Config{Handle: func(context.Context, filedrop.File) error { return nil }}); err == nil {
 		t.Error("no folder accepted")
@@ -261,5 +318,42 @@ func TestNewErrors(t *testing.T) {
 	}
 	if _, err := filedrop.New(filedrop.Config{Dir: "x", Pattern: "[", Handle: func(context.Context, filedrop.File) error { return nil }}); err == nil {
 		t.Error("bad pattern accepted")
+	}
+}
+
+// TestHandledFilesDeleted: by default a handled file (and a duplicate) is
+// deleted, leaving no plain copy of patient data on disk; a failed one is
+// kept for a person with its reason.
+func TestHandledFilesDeleted(t *testing.T) {
+	dir := t.TempDir()
+	c := &clock{t: time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC)}
+	r := &recorder{fail: func(f filedrop.File) error {
+		if f.Name == "bad.xml" {
+			return errors.New("not a measurement")
+		}
+		return nil
+	}}
+	w, err := filedrop.New(filedrop.Config{Dir: dir, Stable: 2 * time.Second, Handle: r.handle, Now: c.Now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	write(t, filepath.Join(dir, "a.xml"), xml1, os.O_TRUNC)
+	write(t, filepath.Join(dir, "copy-of-a.xml"), xml1, os.O_TRUNC)
+	write(t, filepath.Join(dir, "bad.xml"), "<x/>", os.O_TRUNC)
+	scan(t, w)
+	c.Add(3 * time.Second)
+	if res := scan(t, w); res.Handled != 1 || res.Duplicates != 1 || res.Failed != 1 {
+		t.Fatalf("scan: %+v, want one handled, one duplicate, one failed", res)
+	}
+	for _, name := range []string{"a.xml", "copy-of-a.xml"} {
+		if _, err := os.Stat(filepath.Join(dir, name)); !errors.Is(err, os.ErrNotExist) {
+			t.Errorf("%s left in the drop folder: %v", name, err)
+		}
+	}
+	if _, err := os.Stat(filepath.Join(dir, "processed")); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("an archive was made: %v", err)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "failed", "bad.xml.error.txt")); err != nil {
+		t.Errorf("the failed file's reason is missing: %v", err)
 	}
 }

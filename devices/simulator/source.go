@@ -34,6 +34,10 @@ type SynthConfig struct {
 	Seed uint64
 	// Now stamps device dates and file names (default time.Now).
 	Now func() time.Time
+	// Baseline, when set, is asked before every reading for the earlier
+	// values of the patient being measured; readings are then drawn near
+	// them (see Baseline). It is called on the goroutine that calls Next.
+	Baseline func() Baseline
 }
 
 // Synthesize returns a Source of random plausible readings in the
@@ -46,7 +50,7 @@ func Synthesize(p profile.Profile, cfg SynthConfig) (Source, error) {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
-	s := &synthSource{p: p, syn: NewSynth(cfg.Seed), now: cfg.Now}
+	s := &synthSource{p: p, syn: NewSynth(cfg.Seed), now: cfg.Now, base: cfg.Baseline}
 	switch p.Dialect {
 	case "nidek-rt", "nidek-dblock", "dcs", "joia":
 		return s, nil
@@ -55,10 +59,11 @@ func Synthesize(p profile.Profile, cfg SynthConfig) (Source, error) {
 }
 
 type synthSource struct {
-	p   profile.Profile
-	syn *Synth
-	now func() time.Time
-	seq int
+	p    profile.Profile
+	syn  *Synth
+	now  func() time.Time
+	base func() Baseline
+	seq  int
 }
 
 func ptr[T any](v T) *T { return &v }
@@ -66,17 +71,21 @@ func ptr[T any](v T) *T { return &v }
 func (s *synthSource) Next() (Measurement, error) {
 	s.seq++
 	y := s.syn
+	var b Baseline
+	if s.base != nil {
+		b = s.base()
+	}
 	switch s.p.Dialect {
 	case "nidek-rt":
-		or, ol := y.Pair()
-		fr, fl := y.Pair()
-		lr, ll := y.Pair()
-		add := y.Near(lane.Refraction{}).Add
+		or, ol := y.PairNear(b)
+		fr, fl := y.PairNear(b)
+		lr, ll := s.glasses(b)
+		add := s.add(b)
 		fr.Add, fl.Add = add, add
 		p := RTPrint{Model: s.p.Model, Date: s.now(),
 			Lensmeter:   Eyes[lane.Refraction]{R: &lr, L: &ll},
 			Objective:   Eyes[lane.Refraction]{R: &or, L: &ol},
-			ObjectivePD: y.PD(),
+			ObjectivePD: s.pd(b),
 			Subjective:  Eyes[lane.Refraction]{R: ptr(fr), L: ptr(fl)},
 			Final:       Eyes[lane.Refraction]{R: &fr, L: &fl},
 		}
@@ -84,26 +93,22 @@ func (s *synthSource) Next() (Measurement, error) {
 		return Measurement{Frame: EncodeRT(p)}, nil
 	case "nidek-dblock":
 		if s.p.MeasuresKind(lane.KindLensometry) {
-			r, l := y.Pair()
-			add := y.Near(lane.Refraction{}).Add
-			r.Add, l.Add = add, add
-			r.Prism, l.Prism = y.Prism(), y.Prism()
+			r, l := s.lensmeter(b, true)
 			lm := LMReading{Model: lmModel(s.p.Model), R: &r, L: &l}
 			return Measurement{
 				Frame:       EncodeDBlockLM(lm, DBlockOptions{CRCode: true}),
 				BadChecksum: EncodeDBlockLM(lm, DBlockOptions{CRCode: true, BadChecksum: true}),
 			}, nil
 		}
-		r, l := y.Pair()
-		ar := ARReading{Model: s.p.Model, R: &r, L: &l, PD: y.PD()}
+		r, l := y.PairNear(b)
+		r.Add, l.Add = 0, 0
+		ar := ARReading{Model: s.p.Model, R: &r, L: &l, PD: s.pd(b)}
 		return Measurement{
 			Frame:       EncodeDBlockAR(ar, DBlockOptions{CRCode: true}),
 			BadChecksum: EncodeDBlockAR(ar, DBlockOptions{CRCode: true, BadChecksum: true}),
 		}, nil
 	case "dcs":
-		r, l := y.Pair()
-		add := y.Near(lane.Refraction{}).Add
-		r.Add, l.Add = add, add
+		r, l := s.lensmeter(b, false)
 		lm := LMReading{Model: s.p.Model, R: &r, L: &l}
 		return Measurement{
 			Frame:       EncodeDCSLensmeter(lm, DCSOptions{}),
@@ -113,24 +118,84 @@ func (s *synthSource) Next() (Measurement, error) {
 		j := JOIAExport{Model: s.p.Model, Serial: "SIM01", Time: s.now(), Sequence: s.seq}
 		switch {
 		case s.p.MeasuresKind(lane.KindLensometry):
-			r, l := y.Pair()
+			r, l := s.glasses(b)
 			j.LM = Eyes[lane.Refraction]{R: &r, L: &l}
 		default:
 			if s.p.MeasuresKind(lane.KindRefraction) {
-				r, l := y.Pair()
+				r, l := y.PairNear(b)
+				r.Add, l.Add = 0, 0
 				j.REF = Eyes[lane.Refraction]{R: &r, L: &l}
-				j.PD = y.PD()
+				j.PD = s.pd(b)
 			}
 			if s.p.MeasuresKind(lane.KindKeratometry) {
-				j.KM = Eyes[lane.Keratometry]{R: ptr(y.Keratometry()), L: ptr(y.Keratometry())}
+				j.KM = Eyes[lane.Keratometry]{R: ptr(s.k(b.KRight)), L: ptr(s.k(b.KLeft))}
 			}
 			if s.p.MeasuresKind(lane.KindIOP) {
-				j.TM = Eyes[lane.MmHg]{R: ptr(y.IOP()), L: ptr(y.IOP())}
+				j.TM = Eyes[lane.MmHg]{R: ptr(s.iop(b.IOPRight)), L: ptr(s.iop(b.IOPLeft))}
 			}
 		}
 		return Measurement{Frame: EncodeJOIA(j), Name: j.FileName()}, nil
 	}
 	return Measurement{}, fmt.Errorf("simulator: no synthesiser for %q", s.p.Dialect)
+}
+
+// glasses returns the powers of the patient's glasses: the last
+// prescription exactly when known (the glasses were made to it), else a
+// random pair.
+func (s *synthSource) glasses(b Baseline) (r, l lane.Refraction) {
+	if b.Right != nil && b.Left != nil {
+		return *b.Right, *b.Left
+	}
+	return s.syn.Pair()
+}
+
+// lensmeter returns a lensmeter reading of the patient's glasses: the last
+// prescription (with its add and prism) when known, else a random pair
+// with a random add, and random prisms when prisms is set.
+func (s *synthSource) lensmeter(b Baseline, prisms bool) (r, l lane.Refraction) {
+	if b.Right != nil && b.Left != nil {
+		return *b.Right, *b.Left
+	}
+	y := s.syn
+	r, l = y.Pair()
+	add := y.Near(lane.Refraction{}).Add
+	r.Add, l.Add = add, add
+	if prisms {
+		r.Prism, l.Prism = y.Prism(), y.Prism()
+	}
+	return r, l
+}
+
+// add returns the last prescription's add, else a random one.
+func (s *synthSource) add(b Baseline) lane.Diopters {
+	if b.Right != nil && b.Right.Add != 0 {
+		return b.Right.Add
+	}
+	return s.syn.Near(lane.Refraction{}).Add
+}
+
+// pd returns a PD near the last one, else a random one.
+func (s *synthSource) pd(b Baseline) lane.Millimeters {
+	if b.PD != 0 {
+		return s.syn.PDNear(b.PD)
+	}
+	return s.syn.PD()
+}
+
+// k returns a keratometry near base, else a random one.
+func (s *synthSource) k(base *lane.Keratometry) lane.Keratometry {
+	if base != nil {
+		return s.syn.KeratometryNear(*base)
+	}
+	return s.syn.Keratometry()
+}
+
+// iop returns a pressure near base, else a random one.
+func (s *synthSource) iop(base lane.MmHg) lane.MmHg {
+	if base != 0 {
+		return s.syn.IOPNear(base)
+	}
+	return s.syn.IOP()
 }
 
 // lmModel spells a lensmeter model the way its ID item does ("LM-1000P").

@@ -109,6 +109,15 @@ func NewCompare(ctx context.Context, cfg Config, n int) (*Compare, error) {
 	return c, nil
 }
 
+// Release stops the flicker and releases every viewer's image and
+// decoded pixels (see Viewer.Release).
+func (c *Compare) Release() {
+	c.stopFlicker()
+	for _, v := range c.viewers {
+		v.Release()
+	}
+}
+
 // CreateRenderer implements fyne.Widget.
 func (c *Compare) CreateRenderer() fyne.WidgetRenderer { return widget.NewSimpleRenderer(c.content) }
 

@@ -98,6 +98,9 @@ func (l *renderLoop) run(ctx context.Context) {
 	for {
 		select {
 		case <-ctx.Done():
+			// The loop's buffers hold decoded pixels: let them go.
+			l.base = nil
+			l.drop()
 			return
 		case <-l.wake:
 		}
@@ -113,6 +116,13 @@ func (l *renderLoop) run(ctx context.Context) {
 			l.present(img, r.seq)
 		}
 	}
+}
+
+// drop forgets the pending request and the spare buffers.
+func (l *renderLoop) drop() {
+	l.mu.Lock()
+	l.pending, l.spare = nil, nil
+	l.mu.Unlock()
 }
 
 // buffer returns a free buffer of the given size.

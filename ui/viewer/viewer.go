@@ -46,6 +46,10 @@ type Config struct {
 	// ReadOnly turns the annotation tools off even with a Store (the
 	// patient-facing display).
 	ReadOnly bool
+	// Inline loads and renders on the calling goroutine instead of in the
+	// background: for tests of screens that embed the viewer, whose
+	// loads run inline too. Never set it in the app.
+	Inline bool
 }
 
 // Tool is what dragging on the image does.
@@ -181,7 +185,7 @@ type Viewer struct {
 // New returns an empty viewer. Its render goroutine runs until ctx ends;
 // ctx also bounds loading and saving.
 func New(ctx context.Context, cfg Config) *Viewer {
-	v := &Viewer{ctx: ctx, cfg: cfg}
+	v := &Viewer{ctx: ctx, cfg: cfg, sync: cfg.Inline}
 	v.loop = newRenderLoop(func(img *image.RGBA, seq uint64) {
 		fyne.Do(func() { v.present(img, seq) })
 	})
@@ -559,10 +563,25 @@ func (v *Viewer) requestFrame() {
 	v.loop.request(r)
 }
 
+// Release drops the image with its decoded pixels (the pyramid and the
+// frames) and its marks, and abandons a load in flight: the lane locked
+// or the viewer is closing. The viewer then shows "No image". Stopping
+// the context given to New also ends the render goroutine, which drops
+// its own buffers.
+func (v *Viewer) Release() {
+	v.loadSeq++
+	v.img, v.pyr, v.frame, v.marks, v.draft = lane.Image{}, nil, nil, nil, nil
+	v.loading, v.progress, v.stage, v.loadErr, v.status = false, 0, "", nil, ""
+	v.viewSet = false
+	v.loop.drop()
+	v.Refresh()
+	v.changed()
+}
+
 // present shows a finished frame (UI goroutine) and recycles the one it
 // replaces.
 func (v *Viewer) present(img *image.RGBA, seq uint64) {
-	if seq < v.shownSeq || img.Rect.Size() != v.vp {
+	if v.pyr == nil || seq < v.shownSeq || img.Rect.Size() != v.vp {
 		v.loop.recycle(img)
 		return
 	}

@@ -48,6 +48,7 @@ type Config struct {
 	Devices     Devices      `toml:"devices" doc:"Instrument profiles: the models the lane knows."`
 	Instruments []Instrument `toml:"instrument" doc:"The instruments connected to this lane, one [[instrument]] table each."`
 	Cameras     []Camera     `toml:"camera" doc:"Camera and image export folders the lane watches, one [[camera]] table each."`
+	Updates     Updates      `toml:"updates" doc:"Checking the practice server for signed releases of the lane application."`
 }
 
 // Lane names the lane.
@@ -157,6 +158,15 @@ type Camera struct {
 	Pattern string `toml:"pattern" doc:"Which files to take, as a glob, e.g. \"*.dcm\". Empty: every file."`
 }
 
+// Updates configures the update checker (cmd/internal/update). The trusted
+// release keys come from this file, installed by IT with the package, and
+// never from the server that serves the releases.
+type Updates struct {
+	Enabled     bool     `toml:"enabled" doc:"Ask the practice server for a newer release at start and every check_every, and tell the administrator."`
+	CheckEvery  Duration `toml:"check_every" doc:"Time between update checks." min:"1h" max:"7d"`
+	ReleaseKeys string   `toml:"release_keys" doc:"The practice's release public keys (base64 Ed25519, from 'practiced release keygen'), separated by commas or spaces. A release is trusted only when one of them signed it. Empty: updates cannot be verified and none is offered."`
+}
+
 // Defaults returns the configuration used for every key a file leaves out.
 func Defaults() *Config {
 	return &Config{
@@ -178,6 +188,10 @@ func Defaults() *Config {
 			Level:      "info",
 			MaxSizeMiB: 10,
 			MaxFiles:   5,
+		},
+		Updates: Updates{
+			Enabled:    true,
+			CheckEvery: Duration(24 * time.Hour),
 		},
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"github.com/examlane/examlane/cmd/internal/atomicfile"
 	"io"
 	"io/fs"
 	"os"
@@ -279,23 +280,7 @@ func saveLastGood(cfg *Config, file, dataDir string) error {
 	if err := os.MkdirAll(dataDir, 0o700); err != nil {
 		return err
 	}
-	tmp, err := os.CreateTemp(dataDir, LastGoodName+".*.tmp")
-	if err != nil {
-		return err
-	}
-	defer os.Remove(tmp.Name()) // no-op after the rename
-	if _, err := tmp.Write(data); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Sync(); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Close(); err != nil {
-		return err
-	}
-	return os.Rename(tmp.Name(), name)
+	return atomicfile.ReplaceBytes(name, data, 0o600)
 }
 
 // EncodeTOML writes cfg as TOML, tables unindented (the form `config show`

@@ -126,6 +126,9 @@ func (c *Config) checkRules(set *profile.Set) []issue {
 			add("server.enrolment_code", "set, but server.url is empty: enrolment needs the server")
 		}
 	}
+	if msg := c.Updates.checkReleaseKeys(); msg != "" {
+		add("updates.release_keys", "%s", msg)
+	}
 
 	names := map[string]bool{}
 	uniqueName := func(key, name string) {

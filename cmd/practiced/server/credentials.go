@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/examlane/examlane/cmd/internal/atomicfile"
 	"os"
 	"path/filepath"
 	"strings"
@@ -223,10 +224,5 @@ func (s *Server) SeedDemoAccounts(ctx context.Context, tenant string) (DemoAccou
 // replaceFile writes path atomically (a synced temporary file renamed over
 // it), replacing what was there.
 func replaceFile(path string, b []byte, perm os.FileMode) error {
-	tmp, err := syncedTemp(path, b, perm)
-	if err != nil {
-		return err
-	}
-	defer os.Remove(tmp)
-	return os.Rename(tmp, path)
+	return atomicfile.ReplaceBytes(path, b, perm)
 }

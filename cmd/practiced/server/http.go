@@ -60,6 +60,7 @@ func (s *Server) routes() http.Handler {
 	mux.Handle("/dicomweb/", s.authenticated(http.HandlerFunc(s.dicomweb)))
 	mux.Handle("POST /auth/login", s.authenticated(http.HandlerFunc(s.handleLogin)))
 	mux.Handle("POST /auth/refresh", s.authenticated(http.HandlerFunc(s.handleRefresh)))
+	s.releaseRoutes(mux)
 	return s.logRequests(s.Faults.wrap(mux, s))
 }
 

@@ -11,6 +11,8 @@ import (
 	"encoding/pem"
 	"errors"
 	"fmt"
+	"github.com/examlane/examlane/cmd/internal/atomicfile"
+	"io/fs"
 	"math/big"
 	"net"
 	"net/url"
@@ -226,48 +228,11 @@ func readKey(path string) (*ecdsa.PrivateKey, []byte, error) {
 }
 
 // writeFileAtomic writes b to path with mode perm through a synced
-// temporary file and a rename, refusing to replace an existing file.
+// temporary file, refusing to replace an existing file (errExists).
 func writeFileAtomic(path string, b []byte, perm os.FileMode) error {
-	if _, err := os.Lstat(path); err == nil {
+	err := atomicfile.Create(path, b, perm)
+	if errors.Is(err, fs.ErrExist) {
 		return fmt.Errorf("%s: %w", filepath.Base(path), errExists)
 	}
-	tmp, err := syncedTemp(path, b, perm)
-	if err != nil {
-		return err
-	}
-	defer os.Remove(tmp)
-	if err := os.Link(tmp, path); err != nil { // fails if path appeared meanwhile
-		return err
-	}
-	if d, err := os.Open(filepath.Dir(path)); err == nil {
-		_ = d.Sync()
-		d.Close()
-	}
-	return nil
-}
-
-// syncedTemp writes b with mode perm to a new temporary file beside path,
-// synced to disk, and returns its name; the caller moves it into place and
-// removes it.
-func syncedTemp(path string, b []byte, perm os.FileMode) (string, error) {
-	f, err := os.CreateTemp(filepath.Dir(path), ".tmp-"+filepath.Base(path))
-	if err != nil {
-		return "", err
-	}
-	tmp := f.Name()
-	err = f.Chmod(perm)
-	if err == nil {
-		_, err = f.Write(b)
-	}
-	if err == nil {
-		err = f.Sync()
-	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err != nil {
-		os.Remove(tmp)
-		return "", err
-	}
-	return tmp, nil
+	return err
 }
