@@ -274,7 +274,10 @@ DEB_MAINTAINER ?= The Examlane Authors <packaging@examlane.invalid>
 
 # MinGW-w64 cross-compiler for the Windows build, and where libusb built with
 # it is kept: outside the tree, so that it survives `make clean` and fresh
-# clones; `make libusb-mingw` (run by setup) builds it once.
+# clones; `make libusb-mingw` (run by setup) builds it once. The build names
+# the library's folder in CGO_LDFLAGS as well as through pkg-config: go's
+# build cache does not key cgo packages on pkg-config's link flags, so a
+# gousb built earlier against libusb elsewhere would otherwise be reused.
 MINGW_CC := x86_64-w64-mingw32-gcc
 # The fyne tool compiles C with -fstack-protector-strong -D_FORTIFY_SOURCE=3,
 # whose checks MinGW-w64 keeps in libssp; link its static archive so that
@@ -421,6 +424,7 @@ package-windows: setup
 	( cd "$$work/src/cmd/examlane" && : >examlane.exe && \
 		GOFLAGS='$(WINDOWS_GOFLAGS)' GOARCH=amd64 CC=$(MINGW_CC) \
 		PKG_CONFIG_LIBDIR="$(LIBUSB_MINGW)/lib/pkgconfig" PKG_CONFIG_PATH= \
+		CGO_LDFLAGS="-O2 -g -L$(LIBUSB_MINGW)/lib" \
 		"$$fyne" package -os windows -release --executable examlane.exe ); \
 	zip="$$work/zip"; rm -rf "$$zip"; mkdir -p "$$zip"; \
 	install -m 0755 "$$work/src/cmd/examlane/$(call toml_details,Name).exe" "$$zip/examlane.exe"; \
