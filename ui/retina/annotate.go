@@ -1,12 +1,15 @@
 package retina
 
 import (
+	"cmp"
 	"image"
 	"image/color"
 	"image/draw"
 	"math"
+	"slices"
 	"strconv"
 	"strings"
+	"sync"
 
 	"golang.org/x/image/font"
 	"golang.org/x/image/font/basicfont"
@@ -63,7 +66,12 @@ func DrawAnnotations(dst *image.RGBA, m Affine, anns []lane.Annotation, cal Cali
 	if st.TextScale <= 0 {
 		st.TextScale = 1
 	}
-	p := &painter{dst: dst, st: st}
+	p := painters.Get().(*painter)
+	p.dst, p.st, p.rasterised = dst, st, 0
+	defer func() {
+		p.dst, p.st = nil, Style{}
+		painters.Put(p)
+	}()
 	var disc, cup *lane.Annotation
 	for i := range anns {
 		a := &anns[i]
@@ -94,7 +102,28 @@ type painter struct {
 	dst *image.RGBA
 	st  Style
 	z   vector.Rasterizer
+
+	// Scratch space reused from mark to mark and, through painters, from
+	// frame to frame.
+	items    []fillItem
+	active   []int
+	spans    []fillSpan
+	clip     [2][]lane.Point
+	uniforms []*image.Uniform
+	margin   []int             // per layer: how far outside a run polygons are clipped
+	boxes    []image.Rectangle // per layer: the pixels of dst it may reach
+	bandAll  bool              // draw even small fills in bands (tests)
+
+	// rasterised counts the pixels handed to the rasteriser (cleared,
+	// accumulated and composited): the cost the tests keep proportional
+	// to what the strokes cover.
+	rasterised int
 }
+
+// painters keeps painters (their rasteriser and scratch buffers) between
+// calls; DrawAnnotations may run on several goroutines at once (one per
+// viewer).
+var painters = sync.Pool{New: func() any { return new(painter) }}
 
 func (p *painter) color(k lane.AnnotationKind) color.RGBA {
 	if c, ok := p.st.Colors[k]; ok {
@@ -134,9 +163,8 @@ func (p *painter) draw(a lane.Annotation, m Affine, cal Calibration) {
 		base := lane.Point{X: head.X - ux*hl, Y: head.Y - uy*hl}
 		headPoly := []lane.Point{head, {X: base.X - uy*hl*0.5, Y: base.Y + ux*hl*0.5}, {X: base.X + uy*hl*0.5, Y: base.Y - ux*hl*0.5}}
 		shaft := []lane.Point{tail, base}
-		p.strokeOutlined(shaft, false, col)
-		p.fill([][]lane.Point{grow(headPoly, w)}, outlineColor)
-		p.fill([][]lane.Point{headPoly}, col)
+		p.fill(layer{strokePolys(shaft, false, w+2), outlineColor}, layer{strokePolys(shaft, false, w), col},
+			layer{[][]lane.Point{grow(headPoly, w)}, outlineColor}, layer{[][]lane.Point{headPoly}, col})
 	case lane.AnnotCircle, lane.AnnotDisc, lane.AnnotCup:
 		p.strokeOutlined(mapAll(m, Outline(a)), true, col)
 	case lane.AnnotFreehand:
@@ -172,8 +200,7 @@ func (p *painter) draw(a lane.Annotation, m Affine, cal Calibration) {
 		}
 		tr := col
 		tr.R, tr.G, tr.B, tr.A = uint8(uint32(col.R)*48/255), uint8(uint32(col.G)*48/255), uint8(uint32(col.B)*48/255), 48
-		p.fill([][]lane.Point{pts}, tr)
-		p.strokeOutlined(pts, true, col)
+		p.fill(layer{[][]lane.Point{pts}, tr}, layer{strokePolys(pts, true, w+2), outlineColor}, layer{strokePolys(pts, true, w), col})
 		if !p.st.NoLabels {
 			var cx, cy float64
 			for _, q := range pts {
@@ -189,8 +216,22 @@ func (p *painter) draw(a lane.Annotation, m Affine, cal Calibration) {
 // strokeOutlined strokes a polyline in col over a wider dark outline.
 func (p *painter) strokeOutlined(pts []lane.Point, closed bool, col color.RGBA) {
 	w := p.st.Width
-	p.fill(strokePolys(pts, closed, w+2), outlineColor)
-	p.fill(strokePolys(pts, closed, w), col)
+	if !p.near(pts, w) {
+		return
+	}
+	p.fill(layer{strokePolys(pts, closed, w+2), outlineColor}, layer{strokePolys(pts, closed, w), col})
+}
+
+// near reports whether a stroke of width w along pts may reach dst (false
+// skips building the polygons of a mark far outside the viewport).
+func (p *painter) near(pts []lane.Point, w float64) bool {
+	if len(pts) == 0 {
+		return false
+	}
+	x0, y0, x1, y1 := bbox(pts)
+	m := w + 4
+	r := p.dst.Rect
+	return !(x1+m < float64(r.Min.X) || y1+m < float64(r.Min.Y) || x0-m > float64(r.Max.X) || y0-m > float64(r.Max.Y))
 }
 
 // grow returns a triangle enlarged by d around its centroid, for an
@@ -266,31 +307,245 @@ func ccw(poly []lane.Point) []lane.Point {
 	return poly
 }
 
-// fill rasterises the union of polys in col (antialiased, source-over).
-// Shapes are clipped to dst; non-finite coordinates are skipped.
-func (p *painter) fill(polys [][]lane.Point, col color.RGBA) {
-	x0, y0, x1, y1 := math.Inf(1), math.Inf(1), math.Inf(-1), math.Inf(-1)
-	for _, poly := range polys {
-		for _, q := range poly {
-			if math.IsNaN(q.X) || math.IsNaN(q.Y) || math.IsInf(q.X, 0) || math.IsInf(q.Y, 0) {
-				return
+// A layer is one colour drawn through the union of some polygons.
+type layer struct {
+	polys [][]lane.Point
+	col   color.RGBA
+}
+
+// Mark drawing costs what the stroke covers on screen, not its bounding
+// box. A fill whose layers each reach at most wholeMax pixels of dst is
+// rasterised layer by layer over its whole box, as it always was: that is
+// cheap, and those marks (most marks in a fitted view, the goldens) come
+// out bit for bit as before. A larger fill is cut into bands of bandRows
+// rows and, in each band, only the runs of columns that some polygon
+// reaches are rasterised (polygons whose extents overlap share a run). A
+// circle around the disc at 2× thus rasterises two short arcs per band
+// instead of the whole square around it.
+//
+// golang.org/x/image/vector rasterises canvases up to 512 pixels in fixed
+// point, larger ones in floating point. The fixed-point path steps along
+// each edge from its top vertex, rounding by up to 1/512 pixel a row, and
+// truncates coordinates towards the canvas origin, so the same edge on
+// another canvas can land a fraction of a pixel elsewhere. Runs are at
+// most fixedMax wide, so banded marks are always rasterised in fixed
+// point:
+//   - A layer that reaches at most 512×512 pixels was rasterised whole in
+//     fixed point. Its polygons are clipped only clipMargin pixels away
+//     from a run, which they do not reach unless they run far off screen,
+//     so every edge starts where it did; edges cut by a band boundary may
+//     still move by a few hundredths of a pixel (a few levels on the
+//     antialiased edge).
+//   - A larger layer (a disc at 2×) took the floating-point path, which
+//     does not drift. Its polygons are clipped one pixel around each run,
+//     so no edge drifts over more than a band: its antialiased edges stay
+//     within a few hundredths of a pixel of before too. Forcing the
+//     floating-point path would need canvases over 512 pixels wide and
+//     give back most of the gain.
+//
+// TestFillMatchesWholeBox and TestFillLargeMarks bound the differences.
+const (
+	bandRows   = 16
+	fixedMax   = 512      // the rasteriser's floating-point threshold
+	clipMargin = fixedMax // for layers within fixedMax×fixedMax
+	// wholeMax is the largest box (in pixels) a fill's layers are
+	// rasterised whole over: up to it the box costs less than bands
+	// would save, and such marks come out bit for bit as they always did
+	// (the goldens of ui/viewer compare exactly).
+	wholeMax = 256 * 256
+	// maxCoord bounds destination coordinates: a mark beyond it (no
+	// image is a million pixels wide, even at 32×) is garbage and not
+	// drawn, and the clipping arithmetic cannot overflow.
+	maxCoord = 1e12
+)
+
+// fillItem is a polygon of a layer with its bounding box.
+type fillItem struct {
+	layer          int
+	poly           []lane.Point
+	x0, y0, x1, y1 float64 // bounding box
+}
+
+// fillSpan is the pixel rectangle an item may touch within one band.
+type fillSpan struct {
+	item           int
+	x0, y0, x1, y1 int
+}
+
+// fill draws layers in order, each the union of its polygons in its
+// colour (antialiased, source-over), as rasterising each layer whole one
+// after the other did (within rounding, and see the note above on marks
+// over 512 pixels): runs are disjoint, so each pixel still sees every
+// layer in order. Shapes are clipped to dst; if any coordinate is not
+// finite (or beyond maxCoord) nothing is drawn.
+func (p *painter) fill(layers ...layer) {
+	items := p.items[:0]
+	defer func() {
+		clear(items) // do not keep the caller's polygons alive in the pool
+		p.items = items[:0]
+	}()
+	bx0, by0, bx1, by1 := math.Inf(1), math.Inf(1), math.Inf(-1), math.Inf(-1)
+	for li, l := range layers {
+		for _, poly := range l.polys {
+			if len(poly) < 3 {
+				continue
 			}
-			x0, y0 = math.Min(x0, q.X), math.Min(y0, q.Y)
-			x1, y1 = math.Max(x1, q.X), math.Max(y1, q.Y)
+			it := fillItem{layer: li, poly: poly, x0: math.Inf(1), y0: math.Inf(1), x1: math.Inf(-1), y1: math.Inf(-1)}
+			for _, q := range poly {
+				if !(math.Abs(q.X) <= maxCoord && math.Abs(q.Y) <= maxCoord) { // also NaN
+					return
+				}
+				it.x0, it.y0 = math.Min(it.x0, q.X), math.Min(it.y0, q.Y)
+				it.x1, it.y1 = math.Max(it.x1, q.X), math.Max(it.y1, q.Y)
+			}
+			bx0, by0 = math.Min(bx0, it.x0), math.Min(by0, it.y0)
+			bx1, by1 = math.Max(bx1, it.x1), math.Max(by1, it.y1)
+			items = append(items, it)
 		}
 	}
-	if x0 > x1 {
+	if len(items) == 0 {
 		return
 	}
-	r := image.Rect(int(math.Floor(x0)), int(math.Floor(y0)), int(math.Ceil(x1))+1, int(math.Ceil(y1))+1).Intersect(p.dst.Rect)
+	clip := image.Rect(ifloor(bx0), ifloor(by0), ifloor(math.Ceil(bx1))+1, ifloor(math.Ceil(by1))+1).Intersect(p.dst.Rect)
+	if clip.Empty() {
+		return
+	}
+	p.uniforms, p.margin, p.boxes = p.uniforms[:0], p.margin[:0], p.boxes[:0]
+	small := true
+	for li, l := range layers {
+		p.uniforms = append(p.uniforms, image.NewUniform(l.col))
+		// The pixels the layer reaches decide how far to clip (see
+		// clipMargin).
+		var lb image.Rectangle
+		for _, it := range items {
+			if it.layer == li {
+				lb = lb.Union(image.Rect(ifloor(it.x0), ifloor(it.y0), ifloor(math.Ceil(it.x1))+1, ifloor(math.Ceil(it.y1))+1))
+			}
+		}
+		m := 1
+		if lb = lb.Intersect(p.dst.Rect); lb.Dx() <= fixedMax && lb.Dy() <= fixedMax {
+			m = clipMargin
+		}
+		p.margin = append(p.margin, m)
+		p.boxes = append(p.boxes, lb)
+		small = small && lb.Dx()*lb.Dy() <= wholeMax
+	}
+	if small && !p.bandAll {
+		for li := range layers {
+			p.whole(items, li)
+		}
+		return
+	}
+	slices.SortFunc(items, func(a, b fillItem) int { return cmp.Compare(a.y0, b.y0) })
+
+	active := p.active[:0]
+	next := 0
+	for y := clip.Min.Y; y < clip.Max.Y; {
+		if len(active) == 0 {
+			// Skip the rows above the next polygon.
+			for next < len(items) && items[next].y1 <= float64(y) {
+				next++
+			}
+			if next == len(items) {
+				break
+			}
+			y = max(y, ifloor(items[next].y0))
+			if y >= clip.Max.Y {
+				break
+			}
+		}
+		yEnd := min(y+bandRows, clip.Max.Y)
+		// Drop the items that ended above this band, add those starting
+		// in it.
+		k := 0
+		for _, i := range active {
+			if items[i].y1 > float64(y) {
+				active[k] = i
+				k++
+			}
+		}
+		active = active[:k]
+		for next < len(items) && items[next].y0 < float64(yEnd) {
+			if items[next].y1 > float64(y) {
+				active = append(active, next)
+			}
+			next++
+		}
+		p.band(items, active, clip, y, yEnd)
+		y = yEnd
+	}
+	p.active = active[:0]
+}
+
+// band draws the active items' rows y0..y1 (exclusive) within clip.
+func (p *painter) band(items []fillItem, active []int, clip image.Rectangle, y0, y1 int) {
+	spans := p.spans[:0]
+	for _, i := range active {
+		ex0, ex1, ey0, ey1, ok := slabExtent(items[i].poly, float64(y0), float64(y1))
+		if !ok {
+			continue
+		}
+		s := fillSpan{item: i,
+			x0: max(ifloor(ex0), clip.Min.X), x1: min(ifloor(math.Ceil(ex1))+1, clip.Max.X),
+			y0: max(ifloor(ey0), y0), y1: min(ifloor(math.Ceil(ey1))+1, y1)}
+		if s.x0 < s.x1 && s.y0 < s.y1 {
+			spans = append(spans, s)
+		}
+	}
+	slices.SortFunc(spans, func(a, b fillSpan) int { return cmp.Compare(a.x0, b.x0) })
+	// Merge the spans whose columns overlap into runs.
+	for i := 0; i < len(spans); {
+		r := image.Rect(spans[i].x0, spans[i].y0, spans[i].x1, spans[i].y1)
+		j := i + 1
+		for ; j < len(spans) && spans[j].x0 < r.Max.X; j++ {
+			r.Max.X = max(r.Max.X, spans[j].x1)
+			r.Min.Y, r.Max.Y = min(r.Min.Y, spans[j].y0), max(r.Max.Y, spans[j].y1)
+		}
+		p.run(items, spans[i:j])
+		i = j
+	}
+	p.spans = spans[:0]
+}
+
+// run rasterises, layer by layer, the polygons of a run's spans and
+// draws each layer over the pixels its spans cover.
+func (p *painter) run(items []fillItem, spans []fillSpan) {
+	for li := range p.uniforms {
+		var r image.Rectangle
+		for _, s := range spans {
+			if items[s.item].layer == li {
+				r = r.Union(image.Rect(s.x0, s.y0, s.x1, s.y1))
+			}
+		}
+		if r.Empty() {
+			continue
+		}
+		for x := r.Min.X; x < r.Max.X; x += fixedMax {
+			p.rasterise(items, spans, li, image.Rect(x, r.Min.Y, min(x+fixedMax, r.Max.X), r.Max.Y))
+		}
+	}
+}
+
+// whole rasterises layer li over its whole visible bounding box.
+func (p *painter) whole(items []fillItem, li int) {
+	r := p.boxes[li]
 	if r.Empty() {
 		return
 	}
 	p.z.Reset(r.Dx(), r.Dy())
+	p.rasterised += r.Dx() * r.Dy()
+	win := [4]float64{float64(r.Min.X - clipMargin), float64(r.Min.Y - clipMargin), float64(r.Max.X + clipMargin), float64(r.Max.Y + clipMargin)}
 	ox, oy := float64(r.Min.X), float64(r.Min.Y)
-	for _, poly := range polys {
-		if len(poly) < 3 {
+	for _, it := range items {
+		if it.layer != li {
 			continue
+		}
+		poly := it.poly
+		if it.x0 < win[0] || it.y0 < win[1] || it.x1 > win[2] || it.y1 > win[3] {
+			// Only a mark running far off screen (see rasterise).
+			if poly = p.clipPoly(poly, win); len(poly) < 3 {
+				continue
+			}
 		}
 		p.z.MoveTo(clampF(poly[0].X-ox), clampF(poly[0].Y-oy))
 		for _, q := range poly[1:] {
@@ -298,11 +553,125 @@ func (p *painter) fill(polys [][]lane.Point, col color.RGBA) {
 		}
 		p.z.ClosePath()
 	}
-	p.z.Draw(p.dst, r, image.NewUniform(col), image.Point{})
+	p.z.Draw(p.dst, r, p.uniforms[li], image.Point{})
+}
+
+// rasterise draws layer li of the spans' polygons over r.
+func (p *painter) rasterise(items []fillItem, spans []fillSpan, li int, r image.Rectangle) {
+	p.z.Reset(r.Dx(), r.Dy())
+	p.rasterised += r.Dx() * r.Dy()
+	// Polygons reaching outside r by more than the layer's margin are
+	// clipped to r grown by it: coverage inside r is unchanged, and the
+	// rasteriser never walks thousands of rows outside r (a long line
+	// mostly off screen at high zoom).
+	m := p.margin[li]
+	win := [4]float64{float64(r.Min.X - m), float64(r.Min.Y - m), float64(r.Max.X + m), float64(r.Max.Y + m)}
+	ox, oy := float64(r.Min.X), float64(r.Min.Y)
+	for _, s := range spans {
+		it := &items[s.item]
+		if it.layer != li || s.x1 <= r.Min.X || s.x0 >= r.Max.X {
+			continue
+		}
+		poly := it.poly
+		if it.x0 < win[0] || it.y0 < win[1] || it.x1 > win[2] || it.y1 > win[3] {
+			if poly = p.clipPoly(poly, win); len(poly) < 3 {
+				continue
+			}
+		}
+		p.z.MoveTo(clampF(poly[0].X-ox), clampF(poly[0].Y-oy))
+		for _, q := range poly[1:] {
+			p.z.LineTo(clampF(q.X-ox), clampF(q.Y-oy))
+		}
+		p.z.ClosePath()
+	}
+	p.z.Draw(p.dst, r, p.uniforms[li], image.Point{})
+}
+
+// slabExtent returns the extent of the part of poly with y0 <= y <= y1,
+// and false if there is none.
+func slabExtent(poly []lane.Point, y0, y1 float64) (ex0, ex1, ey0, ey1 float64, ok bool) {
+	ex0, ey0, ex1, ey1 = math.Inf(1), math.Inf(1), math.Inf(-1), math.Inf(-1)
+	for i, a := range poly {
+		b := poly[(i+1)%len(poly)]
+		if a.Y > b.Y {
+			a, b = b, a
+		}
+		if b.Y < y0 || a.Y > y1 {
+			continue
+		}
+		// Clip the edge to the slab (b.Y > a.Y wherever a division
+		// happens).
+		c, d := a, b
+		if a.Y < y0 {
+			c = lane.Point{X: a.X + (b.X-a.X)*(y0-a.Y)/(b.Y-a.Y), Y: y0}
+		}
+		if b.Y > y1 {
+			d = lane.Point{X: a.X + (b.X-a.X)*(y1-a.Y)/(b.Y-a.Y), Y: y1}
+		}
+		ex0, ex1 = math.Min(ex0, math.Min(c.X, d.X)), math.Max(ex1, math.Max(c.X, d.X))
+		ey0, ey1 = math.Min(ey0, c.Y), math.Max(ey1, d.Y)
+		ok = true
+	}
+	return ex0, ex1, ey0, ey1, ok
+}
+
+// clipPoly clips poly to the rectangle win (x0, y0, x1, y1) with the
+// Sutherland–Hodgman algorithm, in the painter's scratch buffers. Inside
+// the window every point keeps its winding number, so the coverage the
+// rasteriser computes there is unchanged, even for a concave or
+// self-intersecting outline.
+func (p *painter) clipPoly(poly []lane.Point, win [4]float64) []lane.Point {
+	in := poly
+	for edge := range 4 {
+		out := p.clip[edge%2][:0]
+		// inside reports whether q is on the kept side of the edge; cut
+		// returns where a→b crosses it.
+		inside := func(q lane.Point) bool {
+			switch edge {
+			case 0:
+				return q.X >= win[0]
+			case 1:
+				return q.Y >= win[1]
+			case 2:
+				return q.X <= win[2]
+			}
+			return q.Y <= win[3]
+		}
+		cut := func(a, b lane.Point) lane.Point {
+			if edge%2 == 0 {
+				x := win[edge]
+				return lane.Point{X: x, Y: a.Y + (b.Y-a.Y)*(x-a.X)/(b.X-a.X)}
+			}
+			y := win[edge]
+			return lane.Point{X: a.X + (b.X-a.X)*(y-a.Y)/(b.Y-a.Y), Y: y}
+		}
+		for i, b := range in {
+			a := in[(i+len(in)-1)%len(in)]
+			ain, bin := inside(a), inside(b)
+			switch {
+			case ain && bin:
+				out = append(out, b)
+			case ain:
+				out = append(out, cut(a, b))
+			case bin:
+				out = append(out, cut(a, b), b)
+			}
+		}
+		p.clip[edge%2] = out
+		in = out
+		if len(in) == 0 {
+			break
+		}
+	}
+	return in
 }
 
 // clampF keeps far-away coordinates in float32 range for the rasteriser.
 func clampF(v float64) float32 { return float32(math.Max(-1e6, math.Min(1e6, v))) }
+
+// ifloor converts a coordinate to an int, bounding it first so that huge
+// values convert predictably.
+func ifloor(v float64) int { return int(math.Floor(math.Max(-1e9, math.Min(1e9, v)))) }
 
 // labelText makes a label drawable with the ASCII bitmap font.
 var labelText = strings.NewReplacer("°", " deg", "²", "^2")
