@@ -91,6 +91,7 @@ type DB struct {
 	clock  lane.Clock
 	w      *sql.DB // the one writer connection
 	r      *sql.DB // read pool
+	rs     readStmts
 	keys   *seal.Keyring
 	kek    seal.Key
 	source KeySource
@@ -308,6 +309,7 @@ func (db *DB) Close() error {
 	var err error
 	db.closeOnce.Do(func() {
 		db.DropCaches()
+		db.rs.close()
 		if db.r != nil {
 			db.r.Close()
 		}

@@ -187,6 +187,9 @@ const (
 	saveLocal   saveMode = iota // optimistic check, outbox entry, audit by the actor
 	saveRemote                  // from the server: no check, no outbox
 	saveResolve                 // conflict resolution: no check, outbox on the server's version
+	// saveApplied is saveRemote for a record acceptRemote has checked:
+	// its server id and version are already recorded in the transaction.
+	saveApplied
 )
 
 // stored is the current row of a record.
@@ -296,10 +299,12 @@ func (tx *wtx) save(ri recInfo, mode saveMode, by lane.Actor, base string) (any,
 		if err := tx.enqueue(ri.t.entity, ri.id, op, ver, ri.patient, by); err != nil {
 			return nil, err
 		}
-	case saveRemote:
+	case saveRemote, saveApplied:
 		detail += "; from server version " + base
-		if err := tx.setServerVersion(ri.t.entity, ri.id, base); err != nil {
-			return nil, err
+		if mode == saveRemote {
+			if err := tx.setServerVersion(ri.t.entity, ri.id, base); err != nil {
+				return nil, err
+			}
 		}
 	case saveResolve:
 		if err := tx.setServerVersion(ri.t.entity, ri.id, base); err != nil {
@@ -364,8 +369,11 @@ func (tx *wtx) remove(t table, id string, expect int64, mode saveMode, by lane.A
 		return err
 	}
 	if !cur.exists || cur.deleted {
-		if mode == saveRemote {
+		switch mode {
+		case saveRemote:
 			return tx.setServerVersion(t.entity, id, base)
+		case saveApplied:
+			return nil
 		}
 		return notFound(t.entity, id)
 	}
@@ -417,10 +425,12 @@ func (tx *wtx) remove(t table, id string, expect int64, mode saveMode, by lane.A
 		if err := tx.enqueue(t.entity, id, lane.OpDelete, ver, lane.PatientID(cur.patient), by); err != nil {
 			return err
 		}
-	case saveRemote:
+	case saveRemote, saveApplied:
 		detail += "; by the server (version " + base + ")"
-		if err := tx.setServerVersion(t.entity, id, base); err != nil {
-			return err
+		if mode == saveRemote {
+			if err := tx.setServerVersion(t.entity, id, base); err != nil {
+				return err
+			}
 		}
 	}
 	return tx.audit(auditFor(by, lane.AuditDelete, t.entity, id, lane.PatientID(cur.patient), detail))

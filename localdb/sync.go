@@ -176,7 +176,7 @@ func (db *DB) MarkAttempt(ctx context.Context, seq int64, errText string) error 
 // ServerRef returns the server id and last server version known for a
 // local record; both "" when the server has never seen it.
 func (db *DB) ServerRef(ctx context.Context, entity, localID string) (serverID, serverVersion string, err error) {
-	err = db.r.QueryRowContext(ctx, `SELECT server_id, server_version FROM sync_refs WHERE entity = ? AND id = ?`, entity, localID).
+	err = db.queryRow(ctx, `SELECT server_id, server_version FROM sync_refs WHERE entity = ? AND id = ?`, entity, localID).
 		Scan(&serverID, &serverVersion)
 	if noRows(err) {
 		return "", "", nil
@@ -191,7 +191,7 @@ func (db *DB) LocalID(ctx context.Context, entity, serverID string) (string, err
 	// INDEXED BY: left to itself the planner walks the primary key for the
 	// ORDER BY, reading every ref of the entity (a full scan per pulled
 	// record and per reference).
-	err := db.r.QueryRowContext(ctx, `SELECT id FROM sync_refs INDEXED BY sync_refs_server
+	err := db.queryRow(ctx, `SELECT id FROM sync_refs INDEXED BY sync_refs_server
 		WHERE entity = ? AND server_id = ? ORDER BY id LIMIT 1`, entity, serverID).Scan(&id)
 	if noRows(err) {
 		return "", notFound(entity+" with server id", serverID)

@@ -35,9 +35,9 @@ func (db *DB) applyRemote(ctx context.Context, tx *wtx, r lane.RemoteRecord) err
 		return err
 	}
 	if ri.deleted {
-		return tx.remove(ri.t, ri.id, 0, saveRemote, syncActor, r.ServerVersion)
+		return tx.remove(ri.t, ri.id, 0, saveApplied, syncActor, r.ServerVersion)
 	}
-	saved, err := tx.save(ri, saveRemote, syncActor, r.ServerVersion)
+	saved, err := tx.save(ri, saveApplied, syncActor, r.ServerVersion)
 	if err != nil || data == nil {
 		return err
 	}
