@@ -433,8 +433,12 @@ func (s *examScreen) visitRx() (lane.SpectacleRx, bool) {
 	if s.chart == nil {
 		return lane.SpectacleRx{}, false
 	}
+	enc := s.chart.encounterID()
+	today := lane.DateOf(s.d.clock.Now().In(s.d.tz))
 	for _, rx := range s.chart.c.Prescriptions {
-		if rx.EncounterID == s.chart.encounterID() && s.chart.encounterID() != "" {
+		// Without a visit encounter (the exam was never started) the
+		// visit's Rx is the one written today without one.
+		if (enc != "" && rx.EncounterID == enc) || (enc == "" && rx.EncounterID == "" && rx.Issued == today) {
 			return rx, true
 		}
 	}

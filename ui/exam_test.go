@@ -4,6 +4,7 @@ import (
 	"context"
 	"strings"
 	"testing"
+	"time"
 
 	"fyne.io/fyne/v2/test"
 
@@ -153,5 +154,38 @@ func TestExamReadOnlyForTechnician(t *testing.T) {
 	}
 	if b := f.button("Sign exam…"); !b.Disabled() {
 		t.Error("a technician can sign the exam")
+	}
+}
+
+// TestRxSignedWithoutStartingTheExam: an optometrist who writes and signs
+// the final Rx without pressing Start exam (the chart has no visit
+// encounter) sees it signed, not "No final Rx yet".
+func TestRxSignedWithoutStartingTheExam(t *testing.T) {
+	ctx := context.Background()
+	f := newFixture(t)
+	by := lane.Actor{User: "seed", Roles: []lane.Role{lane.RoleAdmin}, Lane: "Lane 2"}
+	fay, err := f.p.Store.SavePatient(ctx, by, lane.Patient{ID: "pat-fay", MRN: "DEMO-1006",
+		Name: lane.Name{Given: []string{"Fay"}, Family: "Newvisit"}, BirthDate: lane.Date{Year: 1985, Month: 4, Day: 4}, Sex: lane.SexFemale})
+	if err != nil {
+		t.Fatal(err)
+	}
+	start := uitest.Now.Add(15 * time.Minute)
+	if _, err := f.p.Store.SaveAppointment(ctx, by, lane.Appointment{ID: "appt-fay", PatientID: fay.ID, Start: start,
+		End: start.Add(30 * time.Minute), Location: "loc-1", Lane: "Lane 2", Provider: uitest.Optometrist.ID,
+		Reason: "Routine eye exam", Status: lane.ApptArrived}); err != nil {
+		t.Fatal(err)
+	}
+	f.signIn(uitest.Optometrist)
+	f.open(fay)
+	_, _, final, _ := ui.ExamFields(f.d)
+	final[0].SetText("-1.00 -0.50 x 180")
+	final[1].SetText("-1.25 DS")
+	f.tap("Sign Rx")
+	chart, _ := f.p.Store.Chart(ctx, fay.ID)
+	if len(chart.Prescriptions) != 1 || !chart.Prescriptions[0].Signed() {
+		t.Fatalf("prescriptions after Sign Rx: %+v", chart.Prescriptions)
+	}
+	if m := f.markup(); !strings.Contains(m, "Final Rx signed by you") || strings.Contains(m, "No final Rx yet.") {
+		t.Error("the screen does not say the Rx is signed")
 	}
 }
