@@ -4,7 +4,6 @@ import (
 	"context"
 	"strings"
 	"testing"
-	"time"
 
 	"fyne.io/fyne/v2/test"
 
@@ -163,18 +162,7 @@ func TestExamReadOnlyForTechnician(t *testing.T) {
 func TestRxSignedWithoutStartingTheExam(t *testing.T) {
 	ctx := context.Background()
 	f := newFixture(t)
-	by := lane.Actor{User: "seed", Roles: []lane.Role{lane.RoleAdmin}, Lane: "Lane 2"}
-	fay, err := f.p.Store.SavePatient(ctx, by, lane.Patient{ID: "pat-fay", MRN: "DEMO-1006",
-		Name: lane.Name{Given: []string{"Fay"}, Family: "Newvisit"}, BirthDate: lane.Date{Year: 1985, Month: 4, Day: 4}, Sex: lane.SexFemale})
-	if err != nil {
-		t.Fatal(err)
-	}
-	start := uitest.Now.Add(15 * time.Minute)
-	if _, err := f.p.Store.SaveAppointment(ctx, by, lane.Appointment{ID: "appt-fay", PatientID: fay.ID, Start: start,
-		End: start.Add(30 * time.Minute), Location: "loc-1", Lane: "Lane 2", Provider: uitest.Optometrist.ID,
-		Reason: "Routine eye exam", Status: lane.ApptArrived}); err != nil {
-		t.Fatal(err)
-	}
+	fay := f.bookWithoutVisit()
 	f.signIn(uitest.Optometrist)
 	f.open(fay)
 	_, _, final, _ := ui.ExamFields(f.d)

@@ -199,3 +199,24 @@ func noPatientData(t *testing.T, markup string, patients ...lane.Patient) {
 		}
 	}
 }
+
+// bookWithoutVisit adds a synthetic patient who arrived for an appointment
+// today and has no visit encounter yet (unlike the practice's seeded
+// visits), and returns her.
+func (f *fixture) bookWithoutVisit() lane.Patient {
+	f.t.Helper()
+	ctx := context.Background()
+	by := lane.Actor{User: "seed", Roles: []lane.Role{lane.RoleAdmin}, Lane: "Lane 2"}
+	fay, err := f.p.Store.SavePatient(ctx, by, lane.Patient{ID: "pat-fay", MRN: "DEMO-1006",
+		Name: lane.Name{Given: []string{"Fay"}, Family: "Newvisit"}, BirthDate: lane.Date{Year: 1985, Month: 4, Day: 4}, Sex: lane.SexFemale})
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	start := uitest.Now.Add(15 * time.Minute)
+	if _, err := f.p.Store.SaveAppointment(ctx, by, lane.Appointment{ID: "appt-fay", PatientID: fay.ID, Start: start,
+		End: start.Add(30 * time.Minute), Location: "loc-1", Lane: "Lane 2", Provider: uitest.Optometrist.ID,
+		Reason: "Routine eye exam", Status: lane.ApptArrived}); err != nil {
+		f.t.Fatal(err)
+	}
+	return fay
+}
